@@ -1,0 +1,107 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createServer, Socket } from 'node:net';
+
+/** A redis-server process owned by the test suite. */
+export interface RedisServer {
+  readonly port: number;
+  readonly url: string;
+  /** SIGKILL: the server dies at once, losing its data. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the socket stays open, nothing answers. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
+  /** Starts a fresh server (empty) on the same port after {@link kill} or {@link stop}. */
+  restart(): Promise<void>;
+  /** SIGTERM and wait for exit. */
+  stop(): Promise<void>;
+}
+
+const MISSING =
+  'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL';
+
+/** Exits the run with one clear line when redis-server cannot be started. */
+export function assertRedisServerInstalled(): void {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(MISSING);
+  }
+}
+
+/** A TCP port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(200, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+  });
+}
+
+async function waitUntil(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+/**
+ * Spawns `redis-server` on a free port (or `port`) with no persistence, and waits until it answers.
+ * Extra arguments go to the server, e.g. `['--maxmemory', '1mb']`.
+ */
+export async function spawnRedis(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
+  assertRedisServerInstalled();
+  const port = options.port ?? (await freePort());
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.args ?? [])];
+  let child: ChildProcess;
+
+  async function start(): Promise<void> {
+    child = spawn('redis-server', args, { stdio: 'ignore' });
+    child.unref();
+    await waitUntil(() => ping(port), `redis-server on port ${port}`);
+  }
+
+  await start();
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+      await exited(child);
+    },
+    pause: () => child.kill('SIGSTOP'),
+    resume: () => child.kill('SIGCONT'),
+    restart: start,
+    async stop() {
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      await exited(child);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { createClient, type RedisClientType } from 'redis';
+
+/** The suite's Redis (spawned by global-setup, or REDIS_URL). */
+export function testRedisUrl(): string {
+  const url = process.env.TEST_REDIS_URL;
+  if (!url) throw new Error('TEST_REDIS_URL is not set: run the tests through jest (global-setup spawns redis-server)');
+  return url;
+}
+
+/** A connected client; the caller quits it. Errors are logged, never thrown from an event. */
+export async function connect(url = testRedisUrl()): Promise<RedisClientType> {
+  const client: RedisClientType = createClient({ url });
+  client.on('error', () => {});
+  await client.connect();
+  return client;
+}
+
+/** A key prefix no other test uses, so tests can share one server and run in parallel. */
+export function uniquePrefix(label: string): string {
+  return `t-${label}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A promise with its resolve/reject exposed, for stepping a computation by hand. */
+export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: unknown) => void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,195 @@
+import { createHash, hash as oneShotHash } from 'node:crypto';
+import objectHash from 'object-hash';
+
+// One-shot crypto.hash arrived in Node 20.12; it skips the Hash object and is about twice as fast.
+const sha256: (data: string) => string =
+  typeof oneShotHash === 'function'
+    ? (data) => oneShotHash('sha256', data, 'base64url')
+    : (data) => createHash('sha256').update(data).digest('base64url');
+
+/** Suffix of the key that holds an entry's generation token, in the entry's hash slot. */
+const TOKEN_SUFFIX = ':g';
+
+/** Thrown inside the encoder; each container level prepends its path segment on the way out. */
+class KeyError extends TypeError {
+  constructor(
+    readonly reason: string,
+    readonly path: string,
+  ) {
+    super(reason);
+  }
+}
+
+function fail(reason: string): never {
+  throw new KeyError(reason, '');
+}
+
+function within(segment: string, error: unknown): never {
+  if (error instanceof KeyError) throw new KeyError(error.reason, segment + error.path);
+  throw error;
+}
+
+function encodeString(value: string): string {
+  // Lone surrogates all become U+FFFD in UTF-8, so they would collide; JSON escapes them.
+  if (value.isWellFormed()) return `s${value.length}:${value}`;
+  const escaped = JSON.stringify(value);
+  return `w${escaped.length}:${escaped}`;
+}
+
+function encodeBytes(view: ArrayBufferView): string {
+  const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
+  return `B${encodeString(view.constructor.name)}${bytes.length}:${bytes}`;
+}
+
+function encodeSorted(tag: string, parts: string[]): string {
+  // Each part is self-delimiting, so the sorted concatenation is unambiguous and order-free.
+  parts.sort();
+  return `${tag}${parts.length}:${parts.join('')}`;
+}
+
+function encodeObject(value: object, stack: object[]): string {
+  if (stack.includes(value)) fail('is circular (it contains itself)');
+  stack.push(value);
+  try {
+    if (Array.isArray(value)) {
+      let out = `a${value.length}:`;
+      for (let i = 0; i < value.length; i++) {
+        try {
+          out += encode(value[i], stack);
+        } catch (error) {
+          within(`[${i}]`, error);
+        }
+      }
+      return out;
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto === Object.prototype || proto === null) {
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = `o${keys.length}:`;
+      for (const k of keys) {
+        try {
+          out += encodeString(k) + encode(record[k], stack);
+        } catch (error) {
+          within(`.${k}`, error);
+        }
+      }
+      return out;
+    }
+    if (value instanceof Date) return `D${value.getTime()};`;
+    if (value instanceof Map) {
+      const parts: string[] = [];
+      for (const [k, v] of value) {
+        try {
+          parts.push(encode(k, stack) + encode(v, stack));
+        } catch (error) {
+          within('<map entry>', error);
+        }
+      }
+      return encodeSorted('M', parts);
+    }
+    if (value instanceof Set) {
+      const parts: string[] = [];
+      for (const v of value) {
+        try {
+          parts.push(encode(v, stack));
+        } catch (error) {
+          within('<set member>', error);
+        }
+      }
+      return encodeSorted('S', parts);
+    }
+    if (ArrayBuffer.isView(value)) return encodeBytes(value);
+    if (value instanceof ArrayBuffer) return encodeBytes(new Uint8Array(value));
+    if (value instanceof RegExp) return `R${encodeString(value.source)}${encodeString(value.flags)}`;
+    return encodeInstance(value);
+  } finally {
+    stack.pop();
+  }
+}
+
+function encodeInstance(value: object): string {
+  // No fast path for class instances: object-hash walks their own properties, tagged by class name.
+  const className = (value.constructor as { name?: unknown } | undefined)?.name;
+  let digest: string;
+  try {
+    digest = objectHash(value);
+  } catch (error) {
+    fail(`cannot be hashed by object-hash (${error instanceof Error ? error.message : String(error)})`);
+  }
+  return `c${encodeString(typeof className === 'string' ? className : '')}${digest}`;
+}
+
+function encode(value: unknown, stack: object[]): string {
+  switch (typeof value) {
+    case 'string':
+      return encodeString(value);
+    case 'number':
+      return Object.is(value, -0) ? 'n-0;' : `n${value};`;
+    case 'boolean':
+      return value ? 't' : 'f';
+    case 'undefined':
+      return 'u';
+    case 'bigint':
+      return `b${value};`;
+    case 'object':
+      return value === null ? 'z' : encodeObject(value, stack);
+    case 'function':
+      return fail('is a function; functions cannot be part of a cache key');
+    default:
+      return fail(`is a ${typeof value}; it cannot be part of a cache key`);
+  }
+}
+
+/**
+ * The canonical, type-tagged, length-prefixed text of an argument list: equal lists give equal text,
+ * distinct lists (by value and type) give distinct text. Exposed for tests and benchmarks.
+ *
+ * @throws TypeError naming the offending argument path, for functions, symbols and circular values.
+ */
+export function canonicalArgs(args: readonly unknown[]): string {
+  let out = `a${args.length}:`;
+  const stack: object[] = [];
+  for (let i = 0; i < args.length; i++) {
+    try {
+      out += encode(args[i], stack);
+    } catch (error) {
+      if (!(error instanceof KeyError)) throw error;
+      throw new TypeError(
+        `cache-memoize: argument ${i}${error.path} ${error.reason}. Use the keyArgs option to key on something else.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** SHA-256 (base64url) of {@link canonicalArgs}: 43 characters, the same in every process and version. */
+export function digestArgs(args: readonly unknown[]): string {
+  return sha256(canonicalArgs(args));
+}
+
+/**
+ * The part every key of one memoized function starts with: `keyPrefix:name:`.
+ * keyPrefix and name are validated by options.ts, so they contain no `{` or `}`.
+ */
+export function functionKeyPrefix(keyPrefix: string, name: string): string {
+  return `${keyPrefix}:${name}:`;
+}
+
+/**
+ * The key of one entry's value: `keyPrefix:name:{digest}`. The braces are a Redis Cluster hash tag,
+ * so the value, its generation token (and later its lock) live in one slot.
+ */
+export function entryKey(functionPrefix: string, args: readonly unknown[]): string {
+  return `${functionPrefix}{${digestArgs(args)}}`;
+}
+
+/** The key of the generation token that guards writes to the entry at `valueKey`. */
+export function tokenKeyOf(valueKey: string): string {
+  return valueKey + TOKEN_SUFFIX;
+}
+
+/** The value key an entry key (value or token) belongs to. */
+export function valueKeyOf(key: string): string {
+  return key.endsWith(TOKEN_SUFFIX) ? key.slice(0, -TOKEN_SUFFIX.length) : key;
+}

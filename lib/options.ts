@@ -1,0 +1,221 @@
+import type { MemoizeError } from './errors';
+import { type RedisLike, RedisStore } from './stores/redis';
+import type { Store } from './stores/store';
+
+/** A duration string: a number followed by `ms`, `s`, `m`, `h` or `d`, e.g. `'500ms'`, `'30s'`, `'1h'`. */
+export type DurationString = `${number}${'ms' | 's' | 'm' | 'h' | 'd'}`;
+
+/** Seconds (fractional down to 0.001, or `Infinity` for no expiry) or a {@link DurationString}. */
+export type Ttl = number | DurationString;
+
+/** What a hook learns about one call. */
+export interface CallEvent {
+  /** The entry's Redis key. */
+  key: string;
+  /** The memoized function's name as used in keys. */
+  name: string;
+  /** The arguments of the call, as passed (before `keyArgs`). */
+  args: readonly unknown[];
+  /** Milliseconds from the call to its result (a miss includes the function's own time). */
+  durationMs: number;
+}
+
+/** What `onError` learns: the call, and the failure it recovered from. */
+export interface ErrorEvent extends CallEvent {
+  /** What went wrong; `error.code` says which kind, `error.cause` keeps the original. */
+  error: MemoizeError;
+}
+
+/** Observation hooks. Hooks of the memoizer and of the function both run; a hook that throws is
+ * reported with `process.emitWarning` and never affects the call. */
+export interface Hooks {
+  /** Called after a result came from the store. */
+  onHit?: (event: CallEvent) => void;
+  /** Called after the function ran because the store had no usable value. */
+  onMiss?: (event: CallEvent) => void;
+  /**
+   * Called when the store failed, a value could not be stored or decoded. The call itself went on:
+   * the cache fails open.
+   */
+  onError?: (event: ErrorEvent) => void;
+}
+
+/** Options shared by {@link configure}, {@link createMemoizer} and every memoized function. */
+export interface MemoizerOptions extends Hooks {
+  /**
+   * How long a result stays cached.
+   * @default 300 (seconds)
+   */
+  ttl?: Ttl;
+  /**
+   * First part of every key: `keyPrefix:name:{digest}`. Non-empty, at most 200 characters,
+   * no `{` or `}` (they would break Redis Cluster hash tags).
+   * @default 'memo'
+   */
+  keyPrefix?: string;
+  /** The store to use. Give this or `client`, not both. */
+  store?: Store;
+  /** A node-redis client, cluster or sentinel object; shorthand for `store: new RedisStore(client)`. */
+  client?: RedisLike;
+}
+
+/** Options of one memoized function. */
+export interface MemoizeOptions<A extends unknown[] = unknown[], R = unknown> extends MemoizerOptions {
+  /**
+   * The function's stable id in keys. Must not be empty or contain `{`, `}` or `:`.
+   * @default fn.name
+   */
+  name?: string;
+  /**
+   * Rewrites the arguments before keying (django's `args_rewrite`); must return an array.
+   * @example `keyArgs: (user, page) => [user.id, page]`
+   */
+  keyArgs?: (...args: A) => unknown[];
+  /**
+   * Decides whether a result is stored; it is returned either way.
+   * @example `shouldCache: (rows) => rows.length > 0`
+   */
+  shouldCache?: (result: R, args: A) => boolean;
+}
+
+/** Everything a memoized function needs, validated and with defaults applied. */
+export interface ResolvedOptions {
+  ttlMs: number;
+  /** How long a generation token lives: at least the ttl, so tokens outlive the values they guard. */
+  tokenTtlMs: number;
+  keyPrefix: string;
+  name: string;
+  store: Store | undefined;
+  keyArgs: ((...args: never[]) => unknown[]) | undefined;
+  shouldCache: ((result: never, args: never) => boolean) | undefined;
+  hooks: Hooks;
+}
+
+/** Default ttl in seconds. */
+export const DEFAULT_TTL = 300;
+/** Default first part of every key. */
+export const DEFAULT_KEY_PREFIX = 'memo';
+const MAX_PREFIX_LENGTH = 200;
+// A token must outlive any computation that captured it; ten minutes covers all but pathological ones.
+const MIN_TOKEN_TTL_MS = 600_000;
+const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+
+const MEMOIZER_KEYS = ['ttl', 'keyPrefix', 'store', 'client', 'onHit', 'onMiss', 'onError'];
+const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  if (value === null || value === undefined) return String(value);
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+/**
+ * Parses a ttl to milliseconds.
+ * @throws TypeError for 0, negatives, NaN, below 1 ms, or strings not in {@link DurationString} form.
+ */
+export function ttlToMs(ttl: unknown, option = 'ttl'): number {
+  let seconds: number | undefined;
+  if (typeof ttl === 'number') seconds = ttl;
+  else if (typeof ttl === 'string') {
+    const match = DURATION.exec(ttl);
+    if (match) seconds = Number(match[1]) * (UNITS[match[2]!] as number);
+  }
+  if (seconds === undefined || Number.isNaN(seconds) || seconds < 0.001) {
+    throw new TypeError(
+      `cache-memoize: ${option} must be a number of seconds (at least 0.001, or Infinity) or a duration ` +
+        `string such as '500ms', '30s', '5m', '1h', '1d'; got ${describe(ttl)}`,
+    );
+  }
+  return seconds === Number.POSITIVE_INFINITY ? seconds : Math.round(seconds * 1000);
+}
+
+function checkKnown(options: object, known: string[], where: string): void {
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      throw new TypeError(`cache-memoize: unknown option '${k}' in ${where}; known options: ${known.join(', ')}`);
+    }
+  }
+}
+
+function checkFunction(options: Record<string, unknown>, option: string): void {
+  const value = options[option];
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`cache-memoize: ${option} must be a function, got ${describe(value)}`);
+  }
+}
+
+function checkKeyPart(value: unknown, option: string, forbidden: RegExp, rule: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > MAX_PREFIX_LENGTH || forbidden.test(value)) {
+    throw new TypeError(`cache-memoize: ${option} must be ${rule}; got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Validates options shared by memoizers and functions; returns the store they name, if any. */
+export function validateMemoizerOptions(options: unknown, where: string, known = MEMOIZER_KEYS): Store | undefined {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`cache-memoize: options of ${where} must be an object, got ${describe(options)}`);
+  }
+  const o = options as Record<string, unknown>;
+  checkKnown(o, known, where);
+  if (o.ttl !== undefined) ttlToMs(o.ttl);
+  if (o.keyPrefix !== undefined) {
+    checkKeyPart(
+      o.keyPrefix,
+      'keyPrefix',
+      /[{}]/,
+      `a non-empty string of at most ${MAX_PREFIX_LENGTH} characters without { or }`,
+    );
+  }
+  for (const hook of ['onHit', 'onMiss', 'onError']) checkFunction(o, hook);
+  if (o.store !== undefined && o.client !== undefined) {
+    throw new TypeError('cache-memoize: give either store or client, not both');
+  }
+  if (o.client !== undefined) return new RedisStore(o.client as RedisLike);
+  if (o.store !== undefined) {
+    const store = o.store as Partial<Store> | null;
+    const methods = ['get', 'begin', 'set', 'delete', 'rotate', 'deleteMatching'] as const;
+    if (typeof store !== 'object' || store === null || methods.some((m) => typeof store[m] !== 'function')) {
+      throw new TypeError(`cache-memoize: store must implement the Store interface (${methods.join(', ')})`);
+    }
+    return store as Store;
+  }
+  return undefined;
+}
+
+/**
+ * Validates one function's options (or the ttl shorthand) and applies the memoizer's defaults.
+ * @throws TypeError naming the option and what it must be.
+ */
+export function resolveOptions(
+  fn: unknown,
+  options: unknown,
+  defaults: { ttl: Ttl; keyPrefix: string },
+): ResolvedOptions {
+  if (typeof fn !== 'function') throw new TypeError(`cache-memoize: memoize() needs a function, got ${describe(fn)}`);
+  const o: Record<string, unknown> =
+    typeof options === 'number' || typeof options === 'string'
+      ? { ttl: options }
+      : ((options ?? {}) as Record<string, unknown>);
+  const store = validateMemoizerOptions(o, `memoize(${fn.name || 'anonymous function'})`, FUNCTION_KEYS);
+  for (const option of ['keyArgs', 'shouldCache']) checkFunction(o, option);
+  const name = checkKeyPart(
+    o.name ?? (fn.name || undefined),
+    o.name === undefined ? 'name (fn.name, since no name option was given)' : 'name',
+    /[{}:]/,
+    `a non-empty string of at most ${MAX_PREFIX_LENGTH} characters without {, } or :`,
+  );
+  const ttlMs = ttlToMs(o.ttl ?? defaults.ttl);
+  return {
+    ttlMs,
+    tokenTtlMs: Math.max(ttlMs, MIN_TOKEN_TTL_MS),
+    keyPrefix: (o.keyPrefix as string | undefined) ?? defaults.keyPrefix,
+    name,
+    store,
+    keyArgs: o.keyArgs as ResolvedOptions['keyArgs'],
+    shouldCache: o.shouldCache as ResolvedOptions['shouldCache'],
+    hooks: { onHit: o.onHit, onMiss: o.onMiss, onError: o.onError } as Hooks,
+  };
+}

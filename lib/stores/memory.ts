@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { tokenKeyOf, valueKeyOf } from '../key';
+import type { Begin, Store } from './store';
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most keys kept (an entry uses two: value and token); the least recently used go first.
+   * @default 10000
+   */
+  maxKeys?: number;
+  /**
+   * The clock, in milliseconds. Inject one to test expiry without waiting.
+   * @default Date.now
+   */
+  now?: () => number;
+}
+
+interface Slot {
+  data: string;
+  expiresAt: number;
+}
+
+/**
+ * An in-process {@link Store} with the same semantics as {@link RedisStore}: TTLs, generation tokens,
+ * atomic conditional writes. For a single-process app, and for your own unit tests.
+ * Values are stored encoded, so a cached result is a copy, exactly as with Redis.
+ *
+ * @example
+ * ```ts
+ * configure({ store: new MemoryStore({ maxKeys: 1000 }) });
+ * ```
+ */
+export class MemoryStore implements Store {
+  readonly #slots = new Map<string, Slot>();
+  readonly #maxKeys: number;
+  readonly #now: () => number;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    const { maxKeys = 10_000, now = Date.now } = options;
+    if (!Number.isInteger(maxKeys) || maxKeys < 2) {
+      throw new TypeError(`MemoryStore: maxKeys must be an integer of at least 2, got ${String(maxKeys)}`);
+    }
+    if (typeof now !== 'function') throw new TypeError('MemoryStore: now must be a function returning milliseconds');
+    this.#maxKeys = maxKeys;
+    this.#now = now;
+  }
+
+  /** Number of live keys (values and tokens); for tests and metrics. */
+  get size(): number {
+    this.#sweep();
+    return this.#slots.size;
+  }
+
+  async get(valueKey: string): Promise<string | undefined> {
+    return this.#read(valueKey);
+  }
+
+  async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {
+    const value = this.#read(valueKey);
+    if (value !== undefined) return { value };
+    const tokenKey = tokenKeyOf(valueKey);
+    let token = this.#read(tokenKey);
+    if (token === undefined) {
+      token = randomUUID();
+      this.#write(tokenKey, token, tokenTtlMs);
+    }
+    return { token };
+  }
+
+  async set(valueKey: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean> {
+    const tokenKey = tokenKeyOf(valueKey);
+    if (this.#read(tokenKey) !== token) return false;
+    this.#write(valueKey, value, ttlMs);
+    this.#write(tokenKey, token, tokenTtlMs);
+    return true;
+  }
+
+  async delete(valueKey: string): Promise<void> {
+    this.#slots.delete(valueKey);
+    this.#slots.delete(tokenKeyOf(valueKey));
+  }
+
+  async rotate(valueKey: string, tokenTtlMs: number): Promise<string> {
+    const token = randomUUID();
+    this.#slots.delete(valueKey);
+    this.#write(tokenKeyOf(valueKey), token, tokenTtlMs);
+    return token;
+  }
+
+  async deleteMatching(keyPrefix: string): Promise<number> {
+    let count = 0;
+    for (const key of [...this.#slots.keys()]) {
+      if (!key.startsWith(keyPrefix)) continue;
+      const valueKey = valueKeyOf(key);
+      for (const k of [valueKey, tokenKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
+    }
+    return count;
+  }
+
+  /** Remaining lifetime of a key in ms (`-1`: no expiry, `-2`: absent), like Redis `PTTL`. */
+  pttl(key: string): number {
+    const slot = this.#live(key);
+    if (slot === undefined) return -2;
+    return slot.expiresAt === Number.POSITIVE_INFINITY ? -1 : slot.expiresAt - this.#now();
+  }
+
+  #live(key: string): Slot | undefined {
+    const slot = this.#slots.get(key);
+    if (slot === undefined) return undefined;
+    if (slot.expiresAt <= this.#now()) {
+      this.#slots.delete(key);
+      return undefined;
+    }
+    return slot;
+  }
+
+  #read(key: string): string | undefined {
+    const slot = this.#live(key);
+    if (slot === undefined) return undefined;
+    // Re-insert so Map order is least-recently-used first.
+    this.#slots.delete(key);
+    this.#slots.set(key, slot);
+    return slot.data;
+  }
+
+  #write(key: string, data: string, ttlMs: number): void {
+    this.#slots.delete(key);
+    this.#slots.set(key, { data, expiresAt: this.#now() + ttlMs });
+    // Evicting a token is safe: a write without its token is refused, never misapplied.
+    for (const oldest of this.#slots.keys()) {
+      if (this.#slots.size <= this.#maxKeys) break;
+      this.#slots.delete(oldest);
+    }
+  }
+
+  #sweep(): void {
+    const now = this.#now();
+    for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
+  }
+}

@@ -1,0 +1,185 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { tokenKeyOf, valueKeyOf } from '../key';
+import type { Begin, Store } from './store';
+
+type Reply = unknown;
+interface EvalOptions {
+  keys: string[];
+  arguments: string[];
+}
+
+/** Options accepted by node-redis `scanIterator`. */
+interface ScanOptions {
+  MATCH: string;
+  COUNT: number;
+}
+
+/**
+ * The node-redis commands the store uses, shared by `createClient`, `createCluster` and `createSentinel`
+ * objects (redis 5.x and 6.x). Any object with these methods works.
+ */
+export interface RedisCommander {
+  get(key: string): Promise<Reply>;
+  evalSha(sha1: string, options: EvalOptions): Promise<Reply>;
+  eval(script: string, options: EvalOptions): Promise<Reply>;
+  unlink(keys: string[]): Promise<Reply>;
+}
+
+/** A single server connection (client or sentinel) that can iterate its keyspace. */
+interface Scannable {
+  scanIterator(options: ScanOptions): AsyncIterable<Reply[]>;
+}
+
+/** A node-redis cluster: keys are scanned on every master. */
+interface ClusterLike {
+  readonly masters: readonly unknown[];
+  nodeClient(node: never): Promise<Scannable> | Scannable;
+}
+
+/** A node-redis client, cluster or sentinel object. */
+export type RedisLike = RedisCommander & (Scannable | ClusterLike);
+
+class Script {
+  readonly sha1: string;
+  constructor(readonly source: string) {
+    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+// Lifetimes travel as strings; '0' means "no expiry" (PX must be a positive integer).
+const BEGIN = new Script(`
+local v = redis.call('GET', KEYS[1])
+if v then return {1, v} end
+local t = redis.call('GET', KEYS[2])
+if not t then
+  t = ARGV[1]
+  if ARGV[2] == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ARGV[2]) end
+end
+return {0, t}`);
+
+const SET_IF_TOKEN = new Script(`
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+return 1`);
+
+const ROTATE = new Script(`
+redis.call('DEL', KEYS[1])
+if ARGV[2] == '0' then redis.call('SET', KEYS[2], ARGV[1]) else redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+return 1`);
+
+function lifetime(ms: number): string {
+  return ms === Number.POSITIVE_INFINITY ? '0' : String(Math.max(1, Math.ceil(ms)));
+}
+
+function text(reply: Reply): string {
+  return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString() : String(reply);
+}
+
+function isCluster(client: RedisLike): client is RedisCommander & ClusterLike {
+  return 'masters' in client && typeof (client as Partial<ClusterLike>).nodeClient === 'function';
+}
+
+function escapeGlob(value: string): string {
+  return value.replace(/[\\*?[\]]/g, '\\$&');
+}
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * How many keys one `SCAN` step asks for during {@link RedisStore.deleteMatching}.
+   * @default 1000
+   */
+  scanCount?: number;
+}
+
+/**
+ * The {@link Store} over a node-redis client, cluster or sentinel object that you created and own
+ * (the store never connects, quits or adds listeners). A hit is one `GET`; a miss adds one script
+ * call before computing and one for the conditional write. Every key of an entry shares a hash tag.
+ *
+ * @example
+ * ```ts
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const memoize = createMemoizer({ store: new RedisStore(client) });
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly #scanCount: number;
+
+  constructor(
+    /** The node-redis object every command goes through. */
+    readonly client: RedisLike,
+    options: RedisStoreOptions = {},
+  ) {
+    if (typeof client !== 'object' || client === null || typeof client.get !== 'function') {
+      throw new TypeError('RedisStore: client must be a node-redis client, cluster or sentinel object');
+    }
+    const { scanCount = 1000 } = options;
+    if (!Number.isInteger(scanCount) || scanCount < 1) {
+      throw new TypeError(`RedisStore: scanCount must be a positive integer, got ${String(scanCount)}`);
+    }
+    this.#scanCount = scanCount;
+  }
+
+  async get(valueKey: string): Promise<string | undefined> {
+    const reply = await this.client.get(valueKey);
+    return reply === null || reply === undefined ? undefined : text(reply);
+  }
+
+  async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {
+    const reply = await this.#run(BEGIN, valueKey, [randomUUID(), lifetime(tokenTtlMs)]);
+    if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected script reply ${String(reply)}`);
+    return Number(reply[0]) === 1 ? { value: text(reply[1]) } : { token: text(reply[1]) };
+  }
+
+  async set(valueKey: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean> {
+    const reply = await this.#run(SET_IF_TOKEN, valueKey, [token, value, lifetime(ttlMs), lifetime(tokenTtlMs)]);
+    return Number(reply) === 1;
+  }
+
+  async delete(valueKey: string): Promise<void> {
+    await this.client.unlink([valueKey, tokenKeyOf(valueKey)]);
+  }
+
+  async rotate(valueKey: string, tokenTtlMs: number): Promise<string> {
+    const token = randomUUID();
+    await this.#run(ROTATE, valueKey, [token, lifetime(tokenTtlMs)]);
+    return token;
+  }
+
+  /**
+   * `SCAN`s every master for `keyPrefix*` and unlinks each entry found, value and token together
+   * (one `UNLINK` per entry, since entries live in different cluster slots). Cost grows with the size
+   * of the keyspace, not of the function's entries; it never blocks the server for long.
+   */
+  async deleteMatching(keyPrefix: string): Promise<number> {
+    const options: ScanOptions = { MATCH: `${escapeGlob(keyPrefix)}*`, COUNT: this.#scanCount };
+    const nodes = isCluster(this.client)
+      ? await Promise.all(this.client.masters.map((m) => this.#clusterNode(m)))
+      : [this.client as Scannable];
+    let count = 0;
+    for (const node of nodes) {
+      for await (const batch of node.scanIterator(options)) {
+        const entries = new Set(batch.map((key) => valueKeyOf(text(key))));
+        const removed = await Promise.all([...entries].map((k) => this.client.unlink([k, tokenKeyOf(k)])));
+        for (const n of removed) count += Number(n);
+      }
+    }
+    return count;
+  }
+
+  #clusterNode(master: unknown): Promise<Scannable> | Scannable {
+    return (this.client as ClusterLike).nodeClient(master as never);
+  }
+
+  async #run(script: Script, valueKey: string, args: string[]): Promise<Reply> {
+    const options = { keys: [valueKey, tokenKeyOf(valueKey)], arguments: args };
+    try {
+      return await this.client.evalSha(script.sha1, options);
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
+      return this.client.eval(script.source, options);
+    }
+  }
+}
