@@ -1,5 +1,6 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import objectHash from 'object-hash';
+import { builtinTag, isPlainObject } from './builtins';
 
 // One-shot crypto.hash arrived in Node 20.12; it skips the Hash object and is about twice as fast.
 const sha256: (data: string) => string =
@@ -62,8 +63,7 @@ function encodeObject(value: object, stack: object[]): string {
       }
       return out;
     }
-    const proto = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) {
+    if (isPlainObject(value)) {
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
       let out = `o${keys.length}:`;
@@ -76,10 +76,11 @@ function encodeObject(value: object, stack: object[]): string {
       }
       return out;
     }
-    if (value instanceof Date) return `D${value.getTime()};`;
-    if (value instanceof Map) {
+    const kind = builtinTag(value);
+    if (kind === 'Date') return `D${(value as Date).getTime()};`;
+    if (kind === 'Map') {
       const parts: string[] = [];
-      for (const [k, v] of value) {
+      for (const [k, v] of value as Map<unknown, unknown>) {
         try {
           parts.push(encode(k, stack) + encode(v, stack));
         } catch (error) {
@@ -88,9 +89,9 @@ function encodeObject(value: object, stack: object[]): string {
       }
       return encodeSorted('M', parts);
     }
-    if (value instanceof Set) {
+    if (kind === 'Set') {
       const parts: string[] = [];
-      for (const v of value) {
+      for (const v of value as Set<unknown>) {
         try {
           parts.push(encode(v, stack));
         } catch (error) {
@@ -100,8 +101,8 @@ function encodeObject(value: object, stack: object[]): string {
       return encodeSorted('S', parts);
     }
     if (ArrayBuffer.isView(value)) return encodeBytes(value);
-    if (value instanceof ArrayBuffer) return encodeBytes(new Uint8Array(value));
-    if (value instanceof RegExp) return `R${encodeString(value.source)}${encodeString(value.flags)}`;
+    if (kind === 'ArrayBuffer') return encodeBytes(new Uint8Array(value as ArrayBuffer));
+    if (kind === 'RegExp') return `R${encodeString((value as RegExp).source)}${encodeString((value as RegExp).flags)}`;
     return encodeInstance(value);
   } finally {
     stack.pop();

@@ -1,3 +1,4 @@
+import { builtinTag, isPlainObject } from './builtins';
 import { SerializationError } from './errors';
 
 // Envelope header: library tag, format version, body kind. Anything else in the store is a miss.
@@ -65,8 +66,7 @@ function encodeObject(value: object, state: EncodeState, path: string): unknown 
       for (let i = 0; i < value.length; i++) out[i] = encodeValue(value[i], state, `${path}[${i}]`);
       return out;
     }
-    const proto = Object.getPrototypeOf(value);
-    if (proto === Object.prototype || proto === null) {
+    if (isPlainObject(value)) {
       if (Object.getOwnPropertySymbols(value).length > 0) throw new Unserializable(`${path} has symbol keys`);
       const record = value as Record<string, unknown>;
       const out: Record<string, unknown> = {};
@@ -79,35 +79,41 @@ function encodeObject(value: object, state: EncodeState, path: string): unknown 
           configurable: true,
         });
       }
-      if (Object.hasOwn(record, TAG) || proto === null) {
+      const nullProto = Object.getPrototypeOf(value) === null;
+      if (nullProto || Object.hasOwn(record, TAG)) {
         state.tagged = true;
-        return tag(proto === null ? 'N' : 'O', out);
+        return tag(nullProto ? 'N' : 'O', out);
       }
       return out;
     }
     state.tagged = true;
-    if (value instanceof Date) return tag('D', value.getTime());
-    if (value instanceof Map) {
+    const kind = builtinTag(value);
+    if (kind === 'Date') return tag('D', (value as Date).getTime());
+    if (kind === 'Map') {
       const entries: unknown[] = [];
       let i = 0;
-      for (const [k, v] of value) {
+      for (const [k, v] of value as Map<unknown, unknown>) {
         entries.push([encodeValue(k, state, `${path}<key ${i}>`), encodeValue(v, state, `${path}<value ${i}>`)]);
         i++;
       }
       return tag('M', entries);
     }
-    if (value instanceof Set) {
+    if (kind === 'Set') {
       const members: unknown[] = [];
       let i = 0;
-      for (const v of value) members.push(encodeValue(v, state, `${path}<member ${i++}>`));
+      for (const v of value as Set<unknown>) members.push(encodeValue(v, state, `${path}<member ${i++}>`));
       return tag('S', members);
     }
     if (Buffer.isBuffer(value)) return tag('B', value.toString('base64'));
-    if (ArrayBuffer.isView(value) && value.constructor.name in TYPED_ARRAYS && proto === value.constructor.prototype) {
+    if (
+      ArrayBuffer.isView(value) &&
+      Object.hasOwn(TYPED_ARRAYS, value.constructor.name) &&
+      Object.getPrototypeOf(value) === value.constructor.prototype
+    ) {
       const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
       return tag('A', value.constructor.name, bytes.toString('base64'));
     }
-    if (value instanceof RegExp && proto === RegExp.prototype) return tag('R', value.source, value.flags);
+    if (kind === 'RegExp') return tag('R', (value as RegExp).source, (value as RegExp).flags);
     const className = (value.constructor as { name?: string } | undefined)?.name ?? 'unknown';
     throw new Unserializable(`${path} is an instance of ${className}, whose prototype would be lost`);
   } finally {
