@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type MemoizeError, SerializationError, toStoreError } from './errors';
-import { Flights } from './flight';
+import { type Flight, Flights } from './flight';
 import { entryKey, functionKeyPrefix } from './key';
 import type { CallEvent, ErrorEvent, Hooks, ResolvedOptions } from './options';
 import { decode, encode } from './serializer';
@@ -63,6 +63,15 @@ export function createMemoized<A extends unknown[], R>(
   const flights = new Flights<R>();
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
 
+  /** One call's context, passed down the miss path. */
+  interface Call {
+    readonly key: string;
+    readonly args: A;
+    readonly store: Store;
+    readonly started: number;
+    readonly flight?: Flight<R>;
+  }
+
   function keyFor(args: A): string {
     if (keyArgs === undefined) return entryKey(functionPrefix, args);
     const rewritten = (keyArgs as unknown as (...a: A) => unknown)(...args);
@@ -72,86 +81,116 @@ export function createMemoized<A extends unknown[], R>(
     return entryKey(functionPrefix, rewritten);
   }
 
-  function event(key: string, args: A, started: number): CallEvent {
-    return { key, name, args, durationMs: performance.now() - started };
+  function event(call: Call): CallEvent {
+    return { key: call.key, name, args: call.args, durationMs: performance.now() - call.started };
   }
 
-  function emit(kind: 'onHit' | 'onMiss', key: string, args: A, started: number): void {
+  function emit(kind: 'onHit' | 'onMiss', call: Call): void {
     const outer = context.hooks()[kind];
     const inner = hooks[kind];
     if (outer === undefined && inner === undefined) return;
-    const e = event(key, args, started);
+    const e = event(call);
     runHook(outer, e);
     runHook(inner, e);
   }
 
-  function report(error: MemoizeError, key: string, args: A, started: number): void {
-    const e: ErrorEvent = { ...event(key, args, started), error };
+  function report(error: MemoizeError, call: Call): void {
+    const e: ErrorEvent = { ...event(call), error };
     runHook(context.hooks().onError, e);
     runHook(hooks.onError, e);
   }
 
-  async function claim(store: Store, key: string, args: A, started: number): Promise<string | undefined> {
-    try {
-      return await store.rotate(key, tokenTtlMs);
-    } catch (error) {
-      report(toStoreError('rotate', error), key, args, started);
-      return undefined;
-    }
+  /** Reports a store failure and returns it, for the explicit operations that also reject with it. */
+  function storeFailure(operation: string, error: unknown, call: Call): MemoizeError {
+    const failure = toStoreError(operation, error);
+    report(failure, call);
+    return failure;
   }
 
-  async function save(store: Store, key: string, args: A, started: number, token: string, result: R): Promise<void> {
-    if (shouldCache !== undefined && !shouldCache(result, args)) return;
+  async function save(call: Call, token: string, result: R): Promise<void> {
+    if (shouldCache !== undefined && !shouldCache(result, call.args)) return;
     let body: string;
     try {
       body = encode(result);
     } catch (error) {
       if (!(error instanceof SerializationError)) throw error;
-      report(error, key, args, started);
+      report(error, call);
       return;
     }
+    let written: boolean;
     try {
-      await store.set(key, token, body, ttlMs, tokenTtlMs);
+      written = await call.store.set(call.key, token, body, ttlMs, tokenTtlMs);
     } catch (error) {
-      report(toStoreError('write', error), key, args, started);
+      storeFailure('write', error, call);
+      return;
+    }
+    if (!written && call.flight !== undefined) {
+      call.flight.superseded = true;
+      flights.detach(call.key, call.flight);
     }
   }
 
-  async function compute(store: Store, key: string, args: A, started: number, token?: string): Promise<R> {
-    const result = await fn(...args);
-    emit('onMiss', key, args, started);
-    if (token !== undefined) await save(store, key, args, started, token, result);
+  async function compute(call: Call, token: string | undefined): Promise<R> {
+    const result = await fn(...call.args);
+    emit('onMiss', call);
+    if (token !== undefined) await save(call, token, result);
     return result;
   }
 
-  async function lookup(key: string, args: A): Promise<R> {
-    const store = storeOf();
-    const started = performance.now();
+  /** A new token for the entry, deleting its value: for damaged bytes and for refresh(). */
+  async function rotate(call: Call, operation: string): Promise<{ token?: string; failure?: MemoizeError }> {
+    try {
+      return { token: await call.store.rotate(call.key, tokenTtlMs) };
+    } catch (error) {
+      return { failure: storeFailure(operation, error, call) };
+    }
+  }
+
+  async function lookup(call: Call): Promise<R> {
     let stored: string | undefined;
     try {
-      stored = await store.get(key);
+      stored = await call.store.get(call.key);
     } catch (error) {
-      report(toStoreError('read', error), key, args, started);
-      return compute(store, key, args, started);
+      storeFailure('read', error, call);
+      return compute(call, undefined);
     }
     if (stored === undefined) {
       try {
-        const found = await store.begin(key, tokenTtlMs);
-        if (found.value === undefined) return compute(store, key, args, started, found.token);
+        const found = await call.store.begin(call.key, tokenTtlMs);
+        if (found.value === undefined) return compute(call, found.token);
         stored = found.value;
       } catch (error) {
-        report(toStoreError('begin', error), key, args, started);
-        return compute(store, key, args, started);
+        storeFailure('begin', error, call);
+        return compute(call, undefined);
       }
     }
     const decoded = decode(stored);
     if (decoded.ok) {
-      emit('onHit', key, args, started);
+      emit('onHit', call);
       return decoded.value as R;
     }
-    // Foreign or damaged bytes: replace them, as the entry has no usable value.
-    report(decoded.error, key, args, started);
-    return compute(store, key, args, started, await claim(store, key, args, started));
+    report(decoded.error, call);
+    return compute(call, (await rotate(call, 'rotate')).token);
+  }
+
+  function start(key: string, args: A): Promise<R> {
+    let store: Store;
+    try {
+      store = storeOf();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return flights.start(key, (flight) => lookup({ key, args, store, flight, started: performance.now() })).promise;
+  }
+
+  /**
+   * A joiner may have started after an invalidation elsewhere that the flight's computation predates;
+   * the refused write says so, and the joiner then runs once more instead of taking that result.
+   */
+  async function join(key: string, args: A, flight: Flight<R>): Promise<R> {
+    const result = await flight.promise;
+    if (!flight.superseded) return result;
+    return flights.get(key)?.promise ?? start(key, args);
   }
 
   const memoized = ((...args: A): Promise<R> => {
@@ -161,49 +200,44 @@ export function createMemoized<A extends unknown[], R>(
     } catch (error) {
       return Promise.reject(error);
     }
-    return flights.get(key) ?? flights.track(key, lookup(key, args));
+    const flight = flights.get(key);
+    return flight === undefined ? start(key, args) : join(key, args, flight);
   }) as Memoized<A, R>;
 
   memoized.invalidate = async (...args: A): Promise<void> => {
     const key = keyFor(args);
+    const call: Call = { key, args, store: storeOf(), started: performance.now() };
     flights.detach(key);
     try {
-      await storeOf().delete(key);
+      await call.store.delete(key);
     } catch (error) {
-      const failure = toStoreError('invalidate', error);
-      report(failure, key, args, performance.now());
-      throw failure;
+      throw storeFailure('invalidate', error, call);
     }
   };
 
   memoized.refresh = async (...args: A): Promise<R> => {
     const key = keyFor(args);
     const store = storeOf();
-    const started = performance.now();
     let failure: MemoizeError | undefined;
-    const rotated = store.rotate(key, tokenTtlMs).catch((error: unknown) => {
-      failure = toStoreError('refresh', error);
-      report(failure, key, args, started);
-      return undefined;
-    });
     // Callers joining this flight get the fresh value even if the invalidation failed.
-    const fresh = flights.track(
-      key,
-      rotated.then((token) => compute(store, key, args, started, token)),
-    );
-    const result = await fresh;
+    const flight = flights.start(key, async (self) => {
+      const call: Call = { key, args, store, flight: self, started: performance.now() };
+      const rotated = await rotate(call, 'refresh');
+      failure = rotated.failure;
+      return compute(call, rotated.token);
+    });
+    const result = await flight.promise;
     if (failure !== undefined) throw failure;
     return result;
   };
 
   memoized.invalidateAll = async (): Promise<void> => {
+    const call: Call = { key: functionPrefix, args: [] as unknown as A, store: storeOf(), started: performance.now() };
     flights.detachAll();
     try {
-      await storeOf().deleteMatching(functionPrefix + '{');
+      await call.store.deleteMatching(functionPrefix + '{');
     } catch (error) {
-      const failure = toStoreError('invalidateAll', error);
-      report(failure, functionPrefix, [] as unknown as A, performance.now());
-      throw failure;
+      throw storeFailure('invalidateAll', error, call);
     }
   };
 
