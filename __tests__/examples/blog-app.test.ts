@@ -1,0 +1,283 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RedisClientType } from 'redis';
+import request from 'supertest';
+import { createBlogApp } from '../../examples/blog/app';
+import { type Db, openDatabase } from '../../examples/blog/database';
+import { createPostRepository, type PostRepository, type PostSummary } from '../../examples/blog/posts';
+import { seedIfEmpty } from '../../examples/blog/seed';
+import { connect, uniquePrefix } from '../helpers/redis';
+
+let dataDir: string;
+let db: Db;
+let posts: PostRepository;
+let redis: RedisClientType;
+const prefixes: string[] = [];
+let nextPost = 0;
+
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'blog-app-'));
+  db = openDatabase(dataDir);
+  seedIfEmpty(db);
+  posts = createPostRepository(db);
+  redis = await connect();
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) {
+    for await (const keys of redis.scanIterator({ MATCH: `${prefix}:*`, COUNT: 1000 })) {
+      if (keys.length > 0) await redis.unlink(keys);
+    }
+  }
+  await redis.close();
+  db.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A fresh app (own key prefix) over the shared database and Redis. */
+function blog(options: { redis?: RedisClientType | null } = {}) {
+  const keyPrefix = uniquePrefix('blog');
+  prefixes.push(keyPrefix);
+  const warn = jest.fn();
+  const client = options.redis === null ? undefined : (options.redis ?? redis);
+  return { ...createBlogApp({ posts, redis: client, keyPrefix, warn }), warn };
+}
+
+/** A post no other test touches (tests edit the database they share). */
+function freshPost(): PostSummary {
+  const post = posts.list(100 + nextPost++, 1)[0];
+  if (post === undefined) throw new Error('the seed has too few posts');
+  return post;
+}
+
+const href = (post: PostSummary) => `/posts/${encodeURIComponent(post.slug)}`;
+const relatedSlugs = (page: string) =>
+  [...(/<ol class="related">(.*?)<\/ol>/s.exec(page)?.[1] ?? '').matchAll(/href="\/posts\/([^"]+)"/g)].map((m) =>
+    decodeURIComponent(m[1] as string),
+  );
+
+describe('pages', () => {
+  it('renders the index with links to posts, a page at a time', async () => {
+    const { app } = blog();
+    const first = await request(app).get('/').expect(200).expect('Content-Type', /html/);
+    const newest = posts.list(0, 1)[0] as PostSummary;
+    expect(first.text).toContain(`href="${href(newest)}"`);
+    expect(first.text).toContain('20,000 posts');
+    expect(first.text.match(/href="\/posts\//g)).toHaveLength(50);
+    const second = await request(app).get('/?page=2').expect(200);
+    expect(second.text).toContain(`href="${href(posts.list(50, 1)[0] as PostSummary)}"`);
+    const junk = await request(app).get('/?page=abc').expect(200);
+    expect(junk.text).toContain('Page 1 of 400');
+  });
+
+  it('renders a post with its related posts and a footer: miss, then hit', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    const first = await request(app).get(href(post)).expect(200);
+    expect(first.headers['x-cache']).toBe('miss');
+    expect(first.text).toContain(`<h1>${post.title}</h1>`);
+    const expected = posts.related(post.id).map((p) => p.slug);
+    expect(expected).toHaveLength(10);
+    expect(relatedSlugs(first.text)).toEqual(expected);
+    expect(first.text).toMatch(
+      new RegExp(`Served by worker <strong>${process.pid}</strong> · related posts: <strong>cache miss`),
+    );
+
+    const second = await request(app).get(href(post)).expect(200);
+    expect(second.headers['x-cache']).toBe('hit');
+    expect(second.text).toMatch(/related posts: <strong>cache hit<\/strong> in \d+\.\d\d ms/);
+    expect(relatedSlugs(second.text)).toEqual(expected);
+  });
+
+  it('bypasses the cache with ?nocache=1, without counting it', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    const page = await request(app)
+      .get(`${href(post)}?nocache=1`)
+      .expect(200);
+    expect(page.headers['x-cache']).toBe('bypass');
+    expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+    const stats = await request(app).get('/stats').expect(200);
+    expect(stats.body.worker).toEqual({ hits: 0, misses: 0 });
+  });
+
+  it('reports this worker and the cluster-wide counts at /stats', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    for (let i = 0; i < 3; i++) await request(app).get(href(post)).expect(200);
+    const { body } = await request(app).get('/stats').expect(200).expect('Content-Type', /json/);
+    expect(body).toEqual({
+      pid: process.pid,
+      store: 'redis',
+      worker: { hits: 2, misses: 1 },
+      cluster: { hits: 2, misses: 1 },
+    });
+  });
+
+  it('answers 404 with a page for unknown posts and addresses', async () => {
+    const { app } = blog();
+    const missing = await request(app).get('/posts/no-such-post').expect(404).expect('Content-Type', /html/);
+    expect(missing.text).toContain('Not found');
+    await request(app).get('/posts/no-such-post/edit').expect(404);
+    await request(app).post('/posts/no-such-post/edit').type('form').send({ title: 'x' }).expect(404);
+    await request(app).post('/posts/no-such-post/delete-keyword').type('form').send({ keyword: 'x' }).expect(404);
+    await request(app).get('/nowhere').expect(404);
+  });
+});
+
+describe('editing', () => {
+  function edit(app: Parameters<typeof request>[0], post: PostSummary, fields: object) {
+    return request(app)
+      .post(`${href(post)}/edit`)
+      .type('form')
+      .send(fields);
+  }
+
+  it('shows the edit form filled with the post', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    const keywords = posts.getBySlug(post.slug)?.keywords ?? [];
+    const form = await request(app)
+      .get(`${href(post)}/edit`)
+      .expect(200);
+    expect(form.text).toContain(`name="title" value="${post.title}"`);
+    expect(form.text).toContain(`name="keywords" value="${keywords.join(', ')}"`);
+  });
+
+  it.each([
+    ['an empty title', { title: '   ', keywords: 'redis' }, 'The title must not be empty.'],
+    ['a missing title', { keywords: 'redis' }, 'The title must not be empty.'],
+    [
+      'more than 20 keywords',
+      { title: 'Fine', keywords: Array.from({ length: 21 }, (_, i) => `k${i}`).join(',') },
+      'At most 20 keywords, please (got 21).',
+    ],
+    [
+      'a keyword over 32 characters',
+      { title: 'Fine', keywords: `redis, ${'x'.repeat(33)}` },
+      'longer than 32 characters',
+    ],
+  ])('rejects %s with 400, the form and the message, saving nothing', async (_, fields, message) => {
+    const { app } = blog();
+    const post = freshPost();
+    const before = posts.getBySlug(post.slug);
+    const response = await edit(app, post, fields).expect(400);
+    expect(response.text).toContain(message);
+    expect(response.text).toContain('<form method="post"');
+    if ('keywords' in fields) expect(response.text).toContain(`name="keywords" value="${fields.keywords}"`);
+    expect(posts.getBySlug(post.slug)).toEqual(before);
+  });
+
+  it('normalises keywords before saving them', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    await edit(app, post, { title: '  Tidy   title ', keywords: ' Node JS , REDIS,redis,, C++ ,Ünïcode_Tag' })
+      .expect(303)
+      .expect('Location', href(post));
+    expect(posts.getBySlug(post.slug)).toMatchObject({
+      title: 'Tidy title',
+      keywords: ['c++', 'node-js', 'redis', 'ünïcode-tag'],
+    });
+  });
+
+  it('escapes everything it outputs: a <script> title shows as text', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    const title = '<script>alert("x")</script> & co';
+    await edit(app, post, { title, keywords: 'escaping-test' }).expect(303);
+    const page = await request(app).get(href(post)).expect(200);
+    expect(page.text).not.toContain('<script>');
+    expect(page.text).toContain('<h1>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co</h1>');
+    const form = await request(app)
+      .get(`${href(post)}/edit`)
+      .expect(200);
+    expect(form.text).toContain('value="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co"');
+    const rejected = await edit(app, post, { title: '', keywords: '"><script>' }).expect(400);
+    expect(rejected.text).toContain('value="&quot;&gt;&lt;script&gt;"');
+  });
+
+  it('after an edit, the post is hot with its new related list, and other posts see the change', async () => {
+    const { app } = blog();
+    const [a, b] = [freshPost(), freshPost()];
+    // Cache both lists as they are now.
+    await request(app).get(href(a)).expect(200);
+    await request(app).get(href(b)).expect(200);
+
+    await edit(app, b, { title: b.title, keywords: 'only-a-and-b' }).expect(303);
+    await edit(app, a, { title: 'A, edited', keywords: 'Only A and B' }).expect(303);
+
+    const pageA = await request(app).get(href(a)).expect(200);
+    expect(pageA.headers['x-cache']).toBe('hit');
+    expect(pageA.text).toContain('only-a-and-b ×');
+    expect(relatedSlugs(pageA.text)).toEqual([b.slug]);
+    // b's list was cached before a had the keyword: the edit of a must have dropped it.
+    const pageB = await request(app).get(href(b)).expect(200);
+    expect(relatedSlugs(pageB.text)).toEqual([a.slug]);
+    expect(pageB.text).toContain('A, edited');
+  });
+});
+
+describe('removing a keyword', () => {
+  it('invalidates the post and every post carrying the keyword, and nothing else', async () => {
+    const { app } = blog();
+    const [a, b, c] = [freshPost(), freshPost(), freshPost()];
+    posts.update(a.id, { title: a.title, keywords: ['shared-ab'] });
+    posts.update(b.id, { title: b.title, keywords: ['shared-ab'] });
+    for (const post of [a, b, c]) await request(app).get(href(post)).expect(200);
+
+    await request(app)
+      .post(`${href(a)}/delete-keyword`)
+      .type('form')
+      .send({ keyword: 'Shared AB' })
+      .expect(303)
+      .expect('Location', href(a));
+
+    const pageA = await request(app).get(href(a)).expect(200);
+    expect(pageA.headers['x-cache']).toBe('miss');
+    expect(pageA.text).not.toContain('shared-ab ×');
+    expect(pageA.text).toContain('No other post shares a keyword with this one.');
+    const pageB = await request(app).get(href(b)).expect(200);
+    expect(pageB.headers['x-cache']).toBe('miss');
+    expect(relatedSlugs(pageB.text)).toEqual([]);
+    const pageC = await request(app).get(href(c)).expect(200);
+    expect(pageC.headers['x-cache']).toBe('hit');
+  });
+
+  it('answers 400 without a keyword', async () => {
+    const { app } = blog();
+    const post = freshPost();
+    await request(app)
+      .post(`${href(post)}/delete-keyword`)
+      .type('form')
+      .send({ keyword: ' , ' })
+      .expect(400);
+  });
+});
+
+describe('without Redis', () => {
+  it('caches in process with the MemoryStore', async () => {
+    const { app } = blog({ redis: null });
+    const post = freshPost();
+    expect((await request(app).get(href(post))).headers['x-cache']).toBe('miss');
+    expect((await request(app).get(href(post))).headers['x-cache']).toBe('hit');
+    const { body } = await request(app).get('/stats').expect(200);
+    expect(body).toMatchObject({ store: 'memory', worker: { hits: 1, misses: 1 }, cluster: { hits: 1, misses: 1 } });
+  });
+
+  it('still serves pages when Redis fails, uncached, and says so through warn', async () => {
+    const broken = await connect();
+    broken.destroy();
+    const { app, warn } = blog({ redis: broken });
+    const post = freshPost();
+    for (let i = 0; i < 2; i++) {
+      const page = await request(app).get(href(post)).expect(200);
+      expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+    }
+    // Both requests failed to read the cache; the second report is held back.
+    expect(warn).toHaveBeenCalledTimes(1);
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^cache: E_UNAVAILABLE/));
+    const { body } = await request(app).get('/stats').expect(200);
+    expect(body).toMatchObject({ store: 'redis', worker: { hits: 0, misses: 2 }, cluster: null });
+  });
+});

@@ -1,0 +1,80 @@
+import type { Db } from './database';
+
+/** What a list of posts shows. */
+export interface PostSummary {
+  id: number;
+  slug: string;
+  title: string;
+  /** ISO 8601, UTC. */
+  publishedAt: string;
+}
+
+/** A whole post. */
+export interface Post extends PostSummary {
+  body: string;
+  /** Sorted. */
+  keywords: string[];
+}
+
+/** The blog's data access: the only module that knows SQL. */
+export interface PostRepository {
+  getBySlug(slug: string): Post | undefined;
+  /** Newest first. */
+  list(offset: number, limit: number): PostSummary[];
+  count(): number;
+  /** Replaces the title and the whole keyword set, in one transaction. */
+  update(id: number, changes: { title: string; keywords: readonly string[] }): void;
+  /** @returns whether the post had the keyword */
+  removeKeyword(id: number, keyword: string): boolean;
+  /** Ids of every post tagged with `keyword`. */
+  idsWithKeyword(keyword: string): number[];
+  /**
+   * The ten newest other posts sharing at least one keyword with post `id`: the expensive query
+   * worth caching.
+   */
+  related(id: number): PostSummary[];
+}
+
+const SUMMARY = 'p.id, p.slug, p.title, p.published_at AS publishedAt';
+
+/** A {@link PostRepository} over an open database, with its statements prepared once. */
+export function createPostRepository(db: Db): PostRepository {
+  const bySlug = db.prepare(`SELECT ${SUMMARY}, p.body FROM posts p WHERE p.slug = ?`);
+  const keywordsOf = db.prepare('SELECT keyword FROM post_keywords WHERE post_id = ? ORDER BY keyword').pluck();
+  const page = db.prepare(`SELECT ${SUMMARY} FROM posts p ORDER BY p.published_at DESC, p.id DESC LIMIT ? OFFSET ?`);
+  const count = db.prepare('SELECT COUNT(*) FROM posts').pluck();
+  const setTitle = db.prepare('UPDATE posts SET title = ? WHERE id = ?');
+  const clearKeywords = db.prepare('DELETE FROM post_keywords WHERE post_id = ?');
+  const addKeyword = db.prepare('INSERT INTO post_keywords (post_id, keyword) VALUES (?, ?)');
+  const deleteKeyword = db.prepare('DELETE FROM post_keywords WHERE post_id = ? AND keyword = ?');
+  const withKeyword = db.prepare('SELECT post_id FROM post_keywords WHERE keyword = ?').pluck();
+  // The shape an ORM emits for "keywords overlap": join the post's keywords to every post carrying
+  // one of them, deduplicate, sort. Its cost grows with how popular the post's keywords are.
+  const related = db.prepare(`
+    SELECT DISTINCT ${SUMMARY}
+    FROM post_keywords mine
+    JOIN post_keywords theirs ON theirs.keyword = mine.keyword AND theirs.post_id <> mine.post_id
+    JOIN posts p ON p.id = theirs.post_id
+    WHERE mine.post_id = ?
+    ORDER BY p.published_at DESC, p.id DESC
+    LIMIT 10`);
+
+  const replace = db.transaction((id: number, title: string, keywords: readonly string[]) => {
+    setTitle.run(title, id);
+    clearKeywords.run(id);
+    for (const keyword of keywords) addKeyword.run(id, keyword);
+  });
+
+  return {
+    getBySlug(slug) {
+      const row = bySlug.get(slug) as Omit<Post, 'keywords'> | undefined;
+      return row && { ...row, keywords: keywordsOf.all(row.id) as string[] };
+    },
+    list: (offset, limit) => page.all(limit, offset) as PostSummary[],
+    count: () => count.get() as number,
+    update: (id, { title, keywords }) => replace(id, title, keywords),
+    removeKeyword: (id, keyword) => deleteKeyword.run(id, keyword).changes > 0,
+    idsWithKeyword: (keyword) => withKeyword.all(keyword) as number[],
+    related: (id) => related.all(id) as PostSummary[],
+  };
+}

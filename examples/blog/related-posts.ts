@@ -1,0 +1,56 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { performance } from 'node:perf_hooks';
+import type { Memoize, Memoized } from '../../lib';
+import type { PostRepository, PostSummary } from './posts';
+
+/**
+ * How one request got its related posts: from the cache, by running the query, by joining a query
+ * another request of this worker had already started, or bypassing the cache (`?nocache=1`).
+ */
+export type Outcome = 'hit' | 'miss' | 'shared' | 'bypass';
+
+/** The related posts of one request, and how it got them. */
+export interface RelatedLookup {
+  posts: PostSummary[];
+  outcome: Outcome;
+  durationMs: number;
+}
+
+/** The memoized `getRelatedPosts`, and a way to call it that tells how the call was answered. */
+export interface RelatedPosts {
+  readonly getRelatedPosts: Memoized<[id: number], PostSummary[]>;
+  lookup(id: number, options?: { bypassCache?: boolean }): Promise<RelatedLookup>;
+}
+
+/**
+ * Wraps the repository's related-posts query with `memoize(getRelatedPosts, { ttl: '1h', keyPrefix })`.
+ *
+ * @param memoize - the app's memoizer (one per app, so several apps can live in one process)
+ */
+export function createRelatedPosts(posts: PostRepository, memoize: Memoize, keyPrefix: string): RelatedPosts {
+  // The hooks run inside the call that did the work, so this store names the request it served.
+  const current = new AsyncLocalStorage<{ outcome: Outcome }>();
+  const mark = (outcome: Outcome) => () => {
+    const call = current.getStore();
+    if (call !== undefined) call.outcome = outcome;
+  };
+
+  function getRelatedPosts(id: number): PostSummary[] {
+    return posts.related(id);
+  }
+  const memoized = memoize(getRelatedPosts, { ttl: '1h', keyPrefix, onHit: mark('hit'), onMiss: mark('miss') });
+
+  return {
+    getRelatedPosts: memoized,
+    async lookup(id, { bypassCache = false } = {}) {
+      const started = performance.now();
+      if (bypassCache) {
+        return { posts: await memoized.original(id), outcome: 'bypass', durationMs: performance.now() - started };
+      }
+      // Stays 'shared' when no hook fires for this call: it joined one already in flight.
+      const call: { outcome: Outcome } = { outcome: 'shared' };
+      const related = await current.run(call, () => memoized(id));
+      return { posts: related, outcome: call.outcome, durationMs: performance.now() - started };
+    },
+  };
+}

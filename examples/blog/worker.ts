@@ -1,0 +1,48 @@
+import { createServer } from 'node:http';
+import { createBlogApp } from './app';
+import type { Config } from './config';
+import { openDatabase } from './database';
+import { createPostRepository } from './posts';
+import { connectRedis, type RedisClient } from './redis';
+
+const DRAIN_MS = 2000;
+
+/**
+ * Runs one worker: its own SQLite connection, its own Redis client (unless the primary said
+ * 'memory'), the app on the shared port; on SIGINT or SIGTERM, closes all three and exits 0.
+ */
+export async function runWorker(config: Config): Promise<void> {
+  const db = openDatabase(config.dataDir);
+  let redis: RedisClient | undefined;
+  if (config.store === 'redis') {
+    redis = await connectRedis(config.redisUrl);
+    if (redis === undefined) throw new Error(`worker ${process.pid}: no Redis answered at ${config.redisUrl}`);
+  }
+  const { app } = createBlogApp({ posts: createPostRepository(db), redis, keyPrefix: config.keyPrefix });
+  const server = createServer(app);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, () => resolve());
+  });
+
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return;
+    closing = true;
+    // Let requests in progress finish, but do not wait for idle keep-alive connections.
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+      setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
+    });
+    try {
+      await redis?.close();
+    } catch {
+      // Already closed by a lost connection: nothing left to flush.
+    }
+    db.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+}
