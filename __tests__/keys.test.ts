@@ -51,8 +51,20 @@ describe('keys: equal argument lists share one key', () => {
   });
 
   test('Map and Set insertion order does not matter', () => {
-    expect(digestArgs([new Map<unknown, unknown>([[1, 'a'], ['x', { y: 1 }]])])).toBe(
-      digestArgs([new Map<unknown, unknown>([['x', { y: 1 }], [1, 'a']])]),
+    expect(
+      digestArgs([
+        new Map<unknown, unknown>([
+          [1, 'a'],
+          ['x', { y: 1 }],
+        ]),
+      ]),
+    ).toBe(
+      digestArgs([
+        new Map<unknown, unknown>([
+          ['x', { y: 1 }],
+          [1, 'a'],
+        ]),
+      ]),
     );
     expect(digestArgs([new Set([3, 1, 2])])).toBe(digestArgs([new Set([1, 2, 3])]));
   });

@@ -139,9 +139,12 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
   });
 
   test('keyArgs that returns a non-array is a TypeError at the call', async () => {
-    const f = memoize(async function bad(n: number) {
-      return n;
-    }, { keyArgs: ((n: number) => n) as never });
+    const f = memoize(
+      async function bad(n: number) {
+        return n;
+      },
+      { keyArgs: ((n: number) => n) as never },
+    );
     await expect(f(1)).rejects.toThrow(new TypeError('cache-memoize: keyArgs of bad must return an array, got number'));
   });
 

@@ -21,7 +21,11 @@ describe('bad input is a TypeError naming the option', () => {
     ['ttl {}', { ttl: {} }, /ttl must be .* got an object$/],
     ['ttl shorthand 0', 0, /ttl must be/],
     ['ttl shorthand "1 hour"', '1 hour', /ttl must be/],
-    ['keyPrefix empty', { keyPrefix: '' }, /keyPrefix must be a non-empty string of at most 200 characters without \{ or \}/],
+    [
+      'keyPrefix empty',
+      { keyPrefix: '' },
+      /keyPrefix must be a non-empty string of at most 200 characters without \{ or \}/,
+    ],
     ['keyPrefix with {', { keyPrefix: 'a{b' }, /keyPrefix must be/],
     ['keyPrefix with }', { keyPrefix: 'a}' }, /keyPrefix must be/],
     ['keyPrefix too long', { keyPrefix: 'x'.repeat(201) }, /keyPrefix must be/],

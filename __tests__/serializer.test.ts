@@ -18,7 +18,13 @@ describe('serializer: values come back as the same types', () => {
     ['-0', -0],
     ['BigInt', 12345678901234567890n],
     ['Date', new Date(1_700_000_000_123)],
-    ['Map', new Map<unknown, unknown>([[1, 'a'], [{ k: 1 }, [2n]]])],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        [1, 'a'],
+        [{ k: 1 }, [2n]],
+      ]),
+    ],
     ['Set', new Set([1, 'a', undefined])],
     ['Buffer', Buffer.from([0, 1, 255])],
     ['Uint8Array', new Uint8Array([1, 2, 3])],
