@@ -33,7 +33,6 @@ export function assertRedisServerInstalled(): void {
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
-    server.unref();
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
@@ -94,7 +93,6 @@ export async function spawnRedis(options: { port?: number; args?: string[] } = {
 
   async function start(): Promise<void> {
     child = spawn('redis-server', args, { stdio: 'ignore' });
-    child.unref();
     await waitUntil(() => ping(port), `redis-server on port ${port}`);
   }
 
