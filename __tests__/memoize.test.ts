@@ -2,6 +2,7 @@ import type { RedisClientType } from 'redis';
 import { MemoizeError } from '../lib/errors';
 import { createMemoizer } from '../lib/memoizer';
 import type { CallEvent, ErrorEvent } from '../lib/options';
+import { MemoryStore } from '../lib/stores/memory';
 import type { Store } from '../lib/stores/store';
 import { connect, uniquePrefix } from './helpers/redis';
 import { bothStores } from './helpers/stores';
@@ -359,6 +360,28 @@ describe('memoizers and configuration', () => {
         { keyPrefix: 'dup2' },
       ),
     ).not.toThrow();
+  });
+
+  test('a store whose get throws instead of rejecting is a failed read, not a thrown call', async () => {
+    // A custom store with a bug: no real server produces a synchronous throw, so this one is made up.
+    const inner = new MemoryStore();
+    const store: Store = {
+      get: () => {
+        throw new Error('sync bug');
+      },
+      begin: (k, t) => inner.begin(k, t),
+      set: (k, tok, v, ttl, tt) => inner.set(k, tok, v, ttl, tt),
+      delete: (k) => inner.delete(k),
+      rotate: (k, t) => inner.rotate(k, t),
+      deleteMatching: (p) => inner.deleteMatching(p),
+    };
+    const errors: string[] = [];
+    const memoize = createMemoizer({ store, onError: (e) => errors.push(e.error.code) });
+    const f = memoize(async function robust() {
+      return 'computed';
+    });
+    await expect(f()).resolves.toBe('computed');
+    expect(errors).toEqual(['E_UNAVAILABLE']);
   });
 
   test('a client that has been closed costs nothing but a reported error: calls still answer', async () => {

@@ -4,7 +4,7 @@ import { type Flight, Flights } from './flight';
 import { entryKey, functionKeyPrefix } from './key';
 import type { CallEvent, ErrorEvent, Hooks, ResolvedOptions } from './options';
 import { decode, encode } from './serializer';
-import type { Store } from './stores/store';
+import type { Begin, Store } from './stores/store';
 
 /**
  * A memoized function: call it like the original (it always returns a promise), plus cache controls.
@@ -42,6 +42,18 @@ export interface MemoizerContext {
   hooks(): Hooks;
 }
 
+/** What hooks and reports need to know about one operation. */
+interface CallInfo<A> {
+  readonly key: string;
+  readonly args: A;
+  readonly started: number;
+}
+
+/** One call that others can join: it is the flight of its key while its result is pending. */
+interface Call<A, R> extends CallInfo<A>, Flight<R> {
+  readonly store: Store;
+}
+
 function runHook<E>(hook: ((event: E) => void) | undefined, event: E): void {
   if (hook === undefined) return;
   try {
@@ -63,15 +75,6 @@ export function createMemoized<A extends unknown[], R>(
   const flights = new Flights<R>();
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
 
-  /** One call's context, passed down the miss path. */
-  interface Call {
-    readonly key: string;
-    readonly args: A;
-    readonly store: Store;
-    readonly started: number;
-    readonly flight?: Flight<R>;
-  }
-
   function keyFor(args: A): string {
     if (keyArgs === undefined) return entryKey(functionPrefix, args);
     const rewritten = (keyArgs as unknown as (...a: A) => unknown)(...args);
@@ -81,33 +84,44 @@ export function createMemoized<A extends unknown[], R>(
     return entryKey(functionPrefix, rewritten);
   }
 
-  function event(call: Call): CallEvent {
-    return { key: call.key, name, args: call.args, durationMs: performance.now() - call.started };
+  function event(info: CallInfo<A>): CallEvent {
+    return { key: info.key, name, args: info.args, durationMs: performance.now() - info.started };
   }
 
-  function emit(kind: 'onHit' | 'onMiss', call: Call): void {
+  function emit(kind: 'onHit' | 'onMiss', info: CallInfo<A>): void {
     const outer = context.hooks()[kind];
     const inner = hooks[kind];
     if (outer === undefined && inner === undefined) return;
-    const e = event(call);
+    const e = event(info);
     runHook(outer, e);
     runHook(inner, e);
   }
 
-  function report(error: MemoizeError, call: Call): void {
-    const e: ErrorEvent = { ...event(call), error };
+  function report(error: MemoizeError, info: CallInfo<A>): void {
+    const e: ErrorEvent = { ...event(info), error };
     runHook(context.hooks().onError, e);
     runHook(hooks.onError, e);
   }
 
   /** Reports a store failure and returns it, for the explicit operations that also reject with it. */
-  function storeFailure(operation: string, error: unknown, call: Call): MemoizeError {
+  function storeFailure(operation: string, error: unknown, info: CallInfo<A>): MemoizeError {
     const failure = toStoreError(operation, error);
-    report(failure, call);
+    report(failure, info);
     return failure;
   }
 
-  async function save(call: Call, token: string, result: R): Promise<void> {
+  function newCall(key: string, args: A, store: Store): Call<A, R> {
+    return {
+      key,
+      args,
+      store,
+      started: performance.now(),
+      promise: undefined as unknown as Promise<R>,
+      superseded: false,
+    };
+  }
+
+  async function save(call: Call<A, R>, token: string, result: R): Promise<void> {
     if (shouldCache !== undefined && !shouldCache(result, call.args)) return;
     let body: string;
     try {
@@ -124,13 +138,10 @@ export function createMemoized<A extends unknown[], R>(
       storeFailure('write', error, call);
       return;
     }
-    if (!written && call.flight !== undefined) {
-      call.flight.superseded = true;
-      flights.detach(call.key, call.flight);
-    }
+    if (!written) call.superseded = true;
   }
 
-  async function compute(call: Call, token: string | undefined): Promise<R> {
+  async function compute(call: Call<A, R>, token: string | undefined): Promise<R> {
     const result = await fn(...call.args);
     emit('onMiss', call);
     if (token !== undefined) await save(call, token, result);
@@ -138,7 +149,7 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   /** A new token for the entry, deleting its value: for damaged bytes and for refresh(). */
-  async function rotate(call: Call, operation: string): Promise<{ token?: string; failure?: MemoizeError }> {
+  async function rotate(call: Call<A, R>, operation: string): Promise<{ token?: string; failure?: MemoizeError }> {
     try {
       return { token: await call.store.rotate(call.key, tokenTtlMs) };
     } catch (error) {
@@ -146,41 +157,81 @@ export function createMemoized<A extends unknown[], R>(
     }
   }
 
-  async function lookup(call: Call): Promise<R> {
-    let stored: string | undefined;
+  /** The miss path: take the entry's token (or a value that landed meanwhile), then compute. */
+  async function miss(call: Call<A, R>): Promise<R> {
+    let found: Begin;
     try {
-      stored = await call.store.get(call.key);
+      found = await call.store.begin(call.key, tokenTtlMs);
     } catch (error) {
-      storeFailure('read', error, call);
+      storeFailure('begin', error, call);
       return compute(call, undefined);
     }
-    if (stored === undefined) {
-      try {
-        const found = await call.store.begin(call.key, tokenTtlMs);
-        if (found.value === undefined) return compute(call, found.token);
-        stored = found.value;
-      } catch (error) {
-        storeFailure('begin', error, call);
-        return compute(call, undefined);
-      }
-    }
-    const decoded = decode(stored);
+    if (found.value === undefined) return compute(call, found.token);
+    const decoded = decode(found.value);
     if (decoded.ok) {
       emit('onHit', call);
       return decoded.value as R;
     }
-    report(decoded.error, call);
+    return recover(call, decoded.error);
+  }
+
+  /** Damaged or foreign bytes: report them, and let the fresh result replace them under a new token. */
+  async function recover(call: Call<A, R>, error: MemoizeError): Promise<R> {
+    report(error, call);
     return compute(call, (await rotate(call, 'rotate')).token);
   }
 
+  /** Keeps `call` joinable until `work` settles. */
+  async function holding(call: Call<A, R>, work: Promise<R>): Promise<R> {
+    try {
+      return await work;
+    } finally {
+      flights.detach(call.key, call);
+    }
+  }
+
+  /** What the hit-path read found: a hit settles here, synchronously; anything else goes on. */
+  function afterRead(call: Call<A, R>, stored: string | undefined): R | Promise<R> {
+    if (stored !== undefined) {
+      const decoded = decode(stored);
+      if (decoded.ok) {
+        flights.detach(call.key, call);
+        emit('onHit', call);
+        return decoded.value as R;
+      }
+      return holding(call, recover(call, decoded.error));
+    }
+    return holding(call, miss(call));
+  }
+
+  function afterReadError(call: Call<A, R>, error: unknown): Promise<R> {
+    storeFailure('read', error, call);
+    return holding(call, compute(call, undefined));
+  }
+
+  // The hit path is one store read and one `then`: no async frames of its own, no per-call closures
+  // beyond the two callbacks, so that a hit costs little more than the raw GET.
   function start(key: string, args: A): Promise<R> {
     let store: Store;
+    let read: Promise<string | undefined>;
     try {
       store = storeOf();
     } catch (error) {
       return Promise.reject(error);
     }
-    return flights.start(key, (flight) => lookup({ key, args, store, flight, started: performance.now() })).promise;
+    try {
+      read = store.get(key);
+    } catch (error) {
+      // A store that throws instead of rejecting is still just a failed read.
+      read = Promise.reject(error);
+    }
+    const call = newCall(key, args, store);
+    call.promise = read.then(
+      (stored) => afterRead(call, stored),
+      (error: unknown) => afterReadError(call, error),
+    );
+    flights.add(key, call);
+    return call.promise;
   }
 
   /**
@@ -206,38 +257,39 @@ export function createMemoized<A extends unknown[], R>(
 
   memoized.invalidate = async (...args: A): Promise<void> => {
     const key = keyFor(args);
-    const call: Call = { key, args, store: storeOf(), started: performance.now() };
+    const info = { key, args, started: performance.now() };
     flights.detach(key);
     try {
-      await call.store.delete(key);
+      await storeOf().delete(key);
     } catch (error) {
-      throw storeFailure('invalidate', error, call);
+      throw storeFailure('invalidate', error, info);
     }
   };
 
   memoized.refresh = async (...args: A): Promise<R> => {
     const key = keyFor(args);
-    const store = storeOf();
+    const call = newCall(key, args, storeOf());
     let failure: MemoizeError | undefined;
     // Callers joining this flight get the fresh value even if the invalidation failed.
-    const flight = flights.start(key, async (self) => {
-      const call: Call = { key, args, store, flight: self, started: performance.now() };
+    const work = (async () => {
       const rotated = await rotate(call, 'refresh');
       failure = rotated.failure;
       return compute(call, rotated.token);
-    });
-    const result = await flight.promise;
+    })();
+    call.promise = holding(call, work);
+    flights.add(key, call);
+    const result = await call.promise;
     if (failure !== undefined) throw failure;
     return result;
   };
 
   memoized.invalidateAll = async (): Promise<void> => {
-    const call: Call = { key: functionPrefix, args: [] as unknown as A, store: storeOf(), started: performance.now() };
+    const info = { key: functionPrefix, args: [] as unknown as A, started: performance.now() };
     flights.detachAll();
     try {
-      await call.store.deleteMatching(functionPrefix + '{');
+      await storeOf().deleteMatching(functionPrefix + '{');
     } catch (error) {
-      throw storeFailure('invalidateAll', error, call);
+      throw storeFailure('invalidateAll', error, info);
     }
   };
 

@@ -76,6 +76,10 @@ function text(reply: Reply): string {
   return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString() : String(reply);
 }
 
+function optionalText(reply: Reply): string | undefined {
+  return reply === null || reply === undefined ? undefined : text(reply);
+}
+
 function isCluster(client: RedisLike): client is RedisCommander & ClusterLike {
   return 'masters' in client && typeof (client as Partial<ClusterLike>).nodeClient === 'function';
 }
@@ -122,9 +126,9 @@ export class RedisStore implements Store {
     this.#scanCount = scanCount;
   }
 
-  async get(valueKey: string): Promise<string | undefined> {
-    const reply = await this.client.get(valueKey);
-    return reply === null || reply === undefined ? undefined : text(reply);
+  get(valueKey: string): Promise<string | undefined> {
+    // No async frame of its own: this is the whole hit path.
+    return this.client.get(valueKey).then(optionalText);
   }
 
   async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {
