@@ -81,7 +81,7 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
       return 'ok';
     });
     await expect(f()).rejects.toBe(boom);
-    expect(await store.get(f.keyFor())).toBeUndefined();
+    expect(await store.get(f.keyFor())).toBeNull();
     expect(await f()).toBe('ok');
     expect(runs).toBe(2);
   });
@@ -103,7 +103,7 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
     expect(first).toBeInstanceOf(Money);
     expect(await f()).toBeInstanceOf(Money);
     expect(runs).toBe(2);
-    expect(await store.get(f.keyFor())).toBeUndefined();
+    expect(await store.get(f.keyFor())).toBeNull();
     expect(errors.map((e) => e.error.code)).toEqual(['E_UNSERIALIZABLE', 'E_UNSERIALIZABLE']);
     expect(errors[0]!.error).toBeInstanceOf(MemoizeError);
   });
@@ -234,7 +234,7 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
     expect(await f(1)).toBe('1:1');
     expect(await f(2)).toBe('2:2');
     await f.invalidate(1);
-    expect(await store.get(f.keyFor(1))).toBeUndefined();
+    expect(await store.get(f.keyFor(1))).toBeNull();
     expect(await f(1)).toBe('1:3');
     expect(await f(2)).toBe('2:2');
   });
@@ -261,7 +261,7 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
     await f();
     fail = true;
     await expect(f.refresh()).rejects.toThrow('db down');
-    expect(await store.get(f.keyFor())).toBeUndefined();
+    expect(await store.get(f.keyFor())).toBeNull();
   });
 
   test('invalidateAll deletes every entry of the function and only of that function', async () => {
@@ -276,7 +276,7 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
     for (let i = 0; i < 30; i++) await f(i);
     await g(1);
     await f.invalidateAll();
-    for (let i = 0; i < 30; i++) expect(await store.get(f.keyFor(i))).toBeUndefined();
+    for (let i = 0; i < 30; i++) expect(await store.get(f.keyFor(i))).toBeNull();
     expect(await store.get(g.keyFor(1))).toBeDefined();
     await f(0);
     expect(runs).toBe(31);

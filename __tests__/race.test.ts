@@ -53,7 +53,7 @@ describe.each(bothStores(() => client))('race safety over %s', (_name, makeStore
     await untilRuns(runs, 2);
     runs[0]!.resolve('stale');
     expect(await before).toBe('stale'); // its own caller still gets it
-    expect(await store.get(f.keyFor(1))).toBeUndefined();
+    expect(await store.get(f.keyFor(1))).toBeNull();
     runs[1]!.resolve('fresh');
     expect(await after).toBe('fresh');
     expect(await f(1)).toBe('fresh');
@@ -85,8 +85,8 @@ describe.each(bothStores(() => client))('race safety over %s', (_name, makeStore
     runs[0]!.resolve('stale-1');
     runs[1]!.resolve('stale-2');
     await Promise.all(before);
-    expect(await store.get(f.keyFor(1))).toBeUndefined();
-    expect(await store.get(f.keyFor(2))).toBeUndefined();
+    expect(await store.get(f.keyFor(1))).toBeNull();
+    expect(await store.get(f.keyFor(2))).toBeNull();
   });
 
   test('randomized: no read returns a value older than the last completed invalidation', async () => {
@@ -123,7 +123,7 @@ describe.each(bothStores(() => client))('race safety over %s', (_name, makeStore
         } else if (roll < 0.25) {
           const floor = stored[id]!;
           const raw = await store.get(view.keyFor(id));
-          const got = raw === undefined ? undefined : Number(raw.slice(4));
+          const got = raw == null ? undefined : Number(raw.slice(4));
           if (got !== undefined && got < floor) violations.push(`store holds ${got} for ${id} after ${floor}`);
         } else {
           const floor = committed[which]![id]!;

@@ -28,7 +28,7 @@ describe.each<[string, () => Store]>([
   });
 
   test('get of an absent entry is undefined', async () => {
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(key)).toBeNull();
   });
 
   test('begin creates one token and hands the same one to every caller', async () => {
@@ -49,14 +49,14 @@ describe.each<[string, () => Store]>([
     expect(await store.set(key, 'no-such-token', 'v', 60_000, 60_000)).toBe(false);
     await store.begin(key, 60_000);
     expect(await store.set(key, 'wrong', 'v', 60_000, 60_000)).toBe(false);
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(key)).toBeNull();
   });
 
   test('delete removes the value and the token: an older computation can no longer write', async () => {
     const { token } = await store.begin(key, 60_000);
     await store.set(key, token!, 'v1', 60_000, 60_000);
     await store.delete(key);
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(key)).toBeNull();
     expect(await store.set(key, token!, 'stale', 60_000, 60_000)).toBe(false);
     const next = await store.begin(key, 60_000);
     expect(next.token).not.toBe(token);
@@ -67,7 +67,7 @@ describe.each<[string, () => Store]>([
     await store.set(key, old!, 'v1', 60_000, 60_000);
     const fresh = await store.rotate(key, 60_000);
     expect(fresh).not.toBe(old);
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(key)).toBeNull();
     expect(await store.set(key, old!, 'stale', 60_000, 60_000)).toBe(false);
     expect(await store.set(key, fresh, 'v2', 60_000, 60_000)).toBe(true);
     expect(await store.get(key)).toBe('v2');
@@ -78,7 +78,7 @@ describe.each<[string, () => Store]>([
     await store.set(key, token!, 'short', 80, 60_000);
     expect(await store.get(key)).toBe('short');
     await sleep(150);
-    expect(await store.get(key)).toBeUndefined();
+    expect(await store.get(key)).toBeNull();
   });
 
   test('an expired token refuses the write', async () => {
@@ -103,7 +103,7 @@ describe.each<[string, () => Store]>([
     }
     const removed = await store.deleteMatching(prefix);
     expect(removed).toBe(50); // 25 values + 25 tokens
-    for (const k of keys) expect(await store.get(k)).toBeUndefined();
+    for (const k of keys) expect(await store.get(k)).toBeNull();
     expect(await store.get(other)).toBe('v');
   });
 
@@ -115,7 +115,7 @@ describe.each<[string, () => Store]>([
       await store.set(k, token!, 'v', 60_000, 60_000);
     }
     await store.deleteMatching(literal);
-    expect(await store.get(`${literal}{1}`)).toBeUndefined();
+    expect(await store.get(`${literal}{1}`)).toBeNull();
     expect(await store.get(`${lookalike}{1}`)).toBe('v');
   });
 });
@@ -155,7 +155,7 @@ describe('MemoryStore specifics', () => {
     now += 499;
     expect(await store.get('p:f:{k}')).toBe('v');
     now += 1;
-    expect(await store.get('p:f:{k}')).toBeUndefined();
+    expect(await store.get('p:f:{k}')).toBeNull();
   });
 
   test('maxKeys bounds memory, evicting the least recently used', async () => {
@@ -166,7 +166,7 @@ describe('MemoryStore specifics', () => {
     }
     expect(store.size).toBeLessThanOrEqual(10);
     expect(await store.get('p:f:{19}')).toBe('19');
-    expect(await store.get('p:f:{0}')).toBeUndefined();
+    expect(await store.get('p:f:{0}')).toBeNull();
   });
 
   test('bad options are TypeErrors', () => {

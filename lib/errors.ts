@@ -2,16 +2,26 @@
  * Machine-readable reason carried by every {@link MemoizeError}.
  *
  * - `E_UNSERIALIZABLE`: the result cannot round-trip through the cache; it was returned, not stored.
+ * - `E_TOO_LARGE`: the encoded result is over `maxValueBytes`; it was returned, not stored.
  * - `E_DECODE`: the bytes found in the store are not a value this version wrote; treated as a miss.
- * - `E_UNAVAILABLE`: the store failed or refused the connection; the call went on without it.
- * - `E_WRITE_REFUSED`: the store answered but refused the write (`OOM`, `READONLY`, `NOPERM`).
+ * - `E_TIMEOUT`: the store did not answer within `timeout`; the call went on without it.
+ * - `E_UNAVAILABLE`: the store failed, refused the connection or was not connected; the call went on
+ *   without it.
+ * - `E_CIRCUIT_OPEN`: the store failed repeatedly, so this call skipped it during the cool-down.
+ * - `E_WRITE_REFUSED`: the store answered but refused the write (`OOM`, `READONLY`, `MISCONF`).
+ * - `E_NO_PERMISSION`: the Redis user lacks a command or key permission the cache needs (`NOPERM`);
+ *   the message names it.
  * - `E_NOT_CONFIGURED`: a memoized function was called before any store was configured.
  */
 export type MemoizeErrorCode =
   | 'E_UNSERIALIZABLE'
+  | 'E_TOO_LARGE'
   | 'E_DECODE'
+  | 'E_TIMEOUT'
   | 'E_UNAVAILABLE'
+  | 'E_CIRCUIT_OPEN'
   | 'E_WRITE_REFUSED'
+  | 'E_NO_PERMISSION'
   | 'E_NOT_CONFIGURED';
 
 /**
@@ -33,28 +43,53 @@ export class MemoizeError extends Error {
   }
 }
 
-/** A value could not be encoded for the store, or bytes from the store could not be decoded. */
+/** A value could not be encoded or stored, or bytes from the store could not be decoded. */
 export class SerializationError extends MemoizeError {
-  constructor(code: 'E_UNSERIALIZABLE' | 'E_DECODE', message: string, options?: { cause?: unknown }) {
+  constructor(code: 'E_UNSERIALIZABLE' | 'E_TOO_LARGE' | 'E_DECODE', message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'SerializationError';
   }
 }
 
-/** The store (Redis) failed, was unreachable, or refused a command. The original error is in `cause`. */
+/** Codes of a {@link StoreError}. */
+export type StoreErrorCode = 'E_TIMEOUT' | 'E_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_WRITE_REFUSED' | 'E_NO_PERMISSION';
+
+/** The store (Redis) failed, was slow or unreachable, or refused a command. The original error is in `cause`. */
 export class StoreError extends MemoizeError {
-  constructor(code: 'E_UNAVAILABLE' | 'E_WRITE_REFUSED', message: string, options?: { cause?: unknown }) {
+  constructor(code: StoreErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'StoreError';
   }
 }
 
-const REFUSAL = /^(OOM|READONLY|NOPERM|MISCONF)\b/;
+const REFUSAL = /^(OOM|READONLY|MISCONF)\b/;
+const NO_PERMISSION = /^NOPERM\b/;
+const COMMAND_IN_NOPERM = /'([a-z|]+)' command/i;
+
+function permissionAdvice(text: string): string {
+  const command = COMMAND_IN_NOPERM.exec(text)?.[1];
+  if (command !== undefined) {
+    return (
+      `the Redis user may not run ${command.toUpperCase()}; the cache needs GET, EVALSHA, EVAL, UNLINK and SCAN ` +
+      `(ACL SETUSER <user> +get +evalsha +eval +unlink +scan)`
+    );
+  }
+  return "the Redis user may not access the cache's keys; grant its key prefix (ACL SETUSER <user> ~<keyPrefix>:*)";
+}
 
 /** Wraps whatever a store threw into a {@link StoreError}, telling a refusal from an outage. */
 export function toStoreError(operation: string, cause: unknown): StoreError {
   if (cause instanceof StoreError) return cause;
   const text = cause instanceof Error ? cause.message : String(cause);
+  if (NO_PERMISSION.test(text)) {
+    return new StoreError(
+      'E_NO_PERMISSION',
+      `cache-memoize: store ${operation} failed: ${permissionAdvice(text)}: ${text}`,
+      {
+        cause,
+      },
+    );
+  }
   const code = REFUSAL.test(text) ? 'E_WRITE_REFUSED' : 'E_UNAVAILABLE';
   return new StoreError(code, `cache-memoize: store ${operation} failed: ${text}`, { cause });
 }

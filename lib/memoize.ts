@@ -1,8 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { type MemoizeError, SerializationError, toStoreError } from './errors';
+import type { Timed } from './deadline';
+import { type MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
 import { type Flight, Flights } from './flight';
+import { StoreGuard } from './guard';
 import { entryKey, functionKeyPrefix } from './key';
-import type { CallEvent, ErrorEvent, Hooks, ResolvedOptions } from './options';
+import type { CallEvent, ErrorEvent, Hooks, ResolvedOptions, StoreSettings } from './options';
+import { runHook, warnUnheard } from './report';
 import { decode, encode } from './serializer';
 import type { Begin, Store } from './stores/store';
 
@@ -13,11 +16,17 @@ import type { Begin, Store } from './stores/store';
  * @typeParam R - the original's result, awaited
  */
 export interface Memoized<A extends unknown[], R> {
-  /** The cached result for these arguments, computing and storing it on a miss. */
+  /**
+   * The cached result for these arguments, computing and storing it on a miss. A store that fails,
+   * is not connected or misses the `timeout` makes this a miss (reported to `onError`), never a
+   * rejection: only the function's own errors reject.
+   */
   (...args: A): Promise<R>;
   /**
    * Deletes the entry for these arguments. A computation that began before this call can no longer
-   * store its result. Rejects with a `StoreError` if the store could not be reached.
+   * store its result. Rejects with a `StoreError` (`E_TIMEOUT`, `E_UNAVAILABLE`, ...) if the store
+   * did not confirm the deletion within `timeout`; then the entry may or may not be gone. An open
+   * circuit does not hold it back: it always asks the store.
    */
   invalidate(...args: A): Promise<void>;
   /**
@@ -26,7 +35,10 @@ export interface Memoized<A extends unknown[], R> {
    * Rejects with the function's error, or with a `StoreError` if the invalidation failed.
    */
   refresh(...args: A): Promise<R>;
-  /** Deletes every entry of this function (all arguments), with the same guarantee as `invalidate`. */
+  /**
+   * Deletes every entry of this function (all arguments), with the same guarantee as `invalidate`.
+   * It takes several round trips (`SCAN`); each one must answer within `timeout`.
+   */
   invalidateAll(): Promise<void>;
   /** The Redis key for these arguments: `keyPrefix:name:{digest}`. */
   keyFor(...args: A): string;
@@ -40,6 +52,8 @@ export interface MemoizerContext {
   store(): Store;
   /** The memoizer's hooks (they may be configured after the function was made). */
   hooks(): Hooks;
+  /** The memoizer's store settings; a new object whenever they change. */
+  storeSettings(): StoreSettings;
 }
 
 /** What hooks and reports need to know about one operation. */
@@ -49,19 +63,28 @@ interface CallInfo<A> {
   readonly started: number;
 }
 
-/** One call that others can join: it is the flight of its key while its result is pending. */
-interface Call<A, R> extends CallInfo<A>, Flight<R> {
-  readonly store: Store;
+/**
+ * One call that others can join: it is the flight of its key while its result is pending. On the hit
+ * path it is also the deadline of its read.
+ */
+interface Call<A, R> extends CallInfo<A>, Flight<R>, Timed {
+  readonly guard: StoreGuard;
+  /** `invalidate`/`refresh`: not held back by an open circuit. */
+  readonly explicit: boolean;
+  expiresAt: number;
+  resolve: (value: R | PromiseLike<R>) => void;
+  reject: (error: unknown) => void;
 }
 
-function runHook<E>(hook: ((event: E) => void) | undefined, event: E): void {
-  if (hook === undefined) return;
-  try {
-    hook(event);
-  } catch (error) {
-    process.emitWarning(`cache-memoize: a hook threw: ${error instanceof Error ? error.message : String(error)}`);
-  }
+// Lets `new Promise` hand out its resolvers without a closure per call.
+let capturedResolve: (value: never) => void = () => {};
+let capturedReject: (error: unknown) => void = () => {};
+function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
+
+function noop(): void {}
 
 /** Builds the memoized callable for `fn` with resolved options. */
 export function createMemoized<A extends unknown[], R>(
@@ -74,6 +97,30 @@ export function createMemoized<A extends unknown[], R>(
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
   const flights = new Flights<R>();
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
+  const ownSettings = options.storeSettings;
+  let baseSettings: StoreSettings | undefined;
+  let settings: StoreSettings | undefined;
+  let guard: StoreGuard | undefined;
+
+  function settingsOf(): StoreSettings {
+    const base = context.storeSettings();
+    if (ownSettings === undefined) return base;
+    if (base !== baseSettings || settings === undefined) {
+      baseSettings = base;
+      settings = { ...base, ...ownSettings };
+    }
+    return settings;
+  }
+
+  /** The store behind its deadline and breaker; rebuilt only when the store or the settings change. */
+  function guardOf(): StoreGuard {
+    const store = storeOf();
+    const current = settingsOf();
+    if (guard === undefined || guard.store !== store || guard.settings !== current) {
+      guard = new StoreGuard(store, current);
+    }
+    return guard;
+  }
 
   function keyFor(args: A): string {
     if (keyArgs === undefined) return entryKey(functionPrefix, args);
@@ -98,42 +145,74 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   function report(error: MemoizeError, info: CallInfo<A>): void {
+    const outer = context.hooks().onError;
+    const inner = hooks.onError;
+    if (outer === undefined && inner === undefined) {
+      warnUnheard(error);
+      return;
+    }
     const e: ErrorEvent = { ...event(info), error };
-    runHook(context.hooks().onError, e);
-    runHook(hooks.onError, e);
+    runHook(outer, e);
+    runHook(inner, e);
   }
 
   /** Reports a store failure and returns it, for the explicit operations that also reject with it. */
-  function storeFailure(operation: string, error: unknown, info: CallInfo<A>): MemoizeError {
+  function storeFailure(operation: string, error: unknown, info: CallInfo<A>): StoreError {
     const failure = toStoreError(operation, error);
     report(failure, info);
     return failure;
   }
 
-  function newCall(key: string, args: A, store: Store): Call<A, R> {
+  function newCall(key: string, args: A, withGuard: StoreGuard, explicit: boolean): Call<A, R> {
     return {
       key,
       args,
-      store,
+      guard: withGuard,
+      explicit,
       started: performance.now(),
       promise: undefined as unknown as Promise<R>,
       superseded: false,
+      expiresAt: 0,
+      settled: false,
+      expire: noop,
+      resolve: noop,
+      reject: noop,
     };
   }
 
-  async function save(call: Call<A, R>, token: string, result: R): Promise<void> {
-    if (shouldCache !== undefined && !shouldCache(result, call.args)) return;
+  /** The encoded result, or `undefined` (reported) when it must not be stored. */
+  function encodeForStore(call: Call<A, R>, result: R): string | undefined {
     let body: string;
     try {
       body = encode(result);
     } catch (error) {
       if (!(error instanceof SerializationError)) throw error;
       report(error, call);
-      return;
+      return undefined;
     }
+    const max = (call.guard.settings as StoreSettings).maxValueBytes;
+    // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the length cannot decide.
+    if (body.length * 3 <= max) return body;
+    const bytes = body.length > max ? body.length : Buffer.byteLength(body);
+    if (bytes <= max) return body;
+    report(
+      new SerializationError(
+        'E_TOO_LARGE',
+        `cache-memoize: the result of ${name} is ${bytes > body.length ? bytes : `at least ${bytes}`} bytes encoded, ` +
+          `over maxValueBytes (${max}); it was returned, not stored`,
+      ),
+      call,
+    );
+    return undefined;
+  }
+
+  async function save(call: Call<A, R>, token: string, result: R): Promise<void> {
+    if (shouldCache !== undefined && !shouldCache(result, call.args)) return;
+    const body = encodeForStore(call, result);
+    if (body === undefined) return;
     let written: boolean;
     try {
-      written = await call.store.set(call.key, token, body, ttlMs, tokenTtlMs);
+      written = await call.guard.run('write', (s) => s.set(call.key, token, body, ttlMs, tokenTtlMs), call.explicit);
     } catch (error) {
       storeFailure('write', error, call);
       return;
@@ -149,9 +228,9 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   /** A new token for the entry, deleting its value: for damaged bytes and for refresh(). */
-  async function rotate(call: Call<A, R>, operation: string): Promise<{ token?: string; failure?: MemoizeError }> {
+  async function rotate(call: Call<A, R>, operation: string): Promise<{ token?: string; failure?: StoreError }> {
     try {
-      return { token: await call.store.rotate(call.key, tokenTtlMs) };
+      return { token: await call.guard.run(operation, (s) => s.rotate(call.key, tokenTtlMs), call.explicit) };
     } catch (error) {
       return { failure: storeFailure(operation, error, call) };
     }
@@ -161,7 +240,7 @@ export function createMemoized<A extends unknown[], R>(
   async function miss(call: Call<A, R>): Promise<R> {
     let found: Begin;
     try {
-      found = await call.store.begin(call.key, tokenTtlMs);
+      found = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs));
     } catch (error) {
       storeFailure('begin', error, call);
       return compute(call, undefined);
@@ -191,8 +270,8 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   /** What the hit-path read found: a hit settles here, synchronously; anything else goes on. */
-  function afterRead(call: Call<A, R>, stored: string | undefined): R | Promise<R> {
-    if (stored !== undefined) {
+  function afterRead(call: Call<A, R>, stored: string | null | undefined): R | Promise<R> {
+    if (stored !== undefined && stored !== null) {
       const decoded = decode(stored);
       if (decoded.ok) {
         flights.detach(call.key, call);
@@ -204,32 +283,62 @@ export function createMemoized<A extends unknown[], R>(
     return holding(call, miss(call));
   }
 
-  function afterReadError(call: Call<A, R>, error: unknown): Promise<R> {
-    storeFailure('read', error, call);
+  /** The read failed, timed out or was skipped: run the function without the store. */
+  function withoutStore(call: Call<A, R>, failure: StoreError): Promise<R> {
+    report(failure, call);
     return holding(call, compute(call, undefined));
   }
 
-  // The hit path is one store read and one `then`: no async frames of its own, no per-call closures
-  // beyond the two callbacks, so that a hit costs little more than the raw GET.
-  function start(key: string, args: A): Promise<R> {
-    let store: Store;
-    let read: Promise<string | undefined>;
+  function onRead(call: Call<A, R>, stored: string | null | undefined): void {
+    if (call.settled) return;
+    call.settled = true;
+    call.guard.answered();
     try {
-      store = storeOf();
+      call.resolve(afterRead(call, stored));
+    } catch (error) {
+      call.reject(error);
+    }
+  }
+
+  function onReadError(call: Call<A, R>, error: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    call.resolve(withoutStore(call, call.guard.failed('read', error)));
+  }
+
+  // The hit path is one store read under a deadline that costs an array push (no timer per call), and
+  // no async frames of its own, so that a hit costs little more than the raw GET.
+  function start(key: string, args: A): Promise<R> {
+    let current: StoreGuard;
+    try {
+      current = guardOf();
     } catch (error) {
       return Promise.reject(error);
     }
+    const call = newCall(key, args, current, false);
+    const refusal = current.refusal('read', call.started, false);
+    if (refusal !== undefined) {
+      call.promise = withoutStore(call, refusal);
+      flights.add(key, call);
+      return call.promise;
+    }
+    let read: Promise<string | null | undefined>;
     try {
-      read = store.get(key);
+      read = current.store.get(key);
     } catch (error) {
       // A store that throws instead of rejecting is still just a failed read.
       read = Promise.reject(error);
     }
-    const call = newCall(key, args, store);
-    call.promise = read.then(
-      (stored) => afterRead(call, stored),
-      (error: unknown) => afterReadError(call, error),
+    call.promise = new Promise<R>(capture);
+    call.resolve = capturedResolve as (value: R | PromiseLike<R>) => void;
+    call.reject = capturedReject;
+    call.expiresAt = current.expiresAt(call.started);
+    call.expire = () => call.resolve(withoutStore(call, call.guard.timedOut('read')));
+    read.then(
+      (stored) => onRead(call, stored),
+      (error: unknown) => onReadError(call, error),
     );
+    current.watch(call);
     flights.add(key, call);
     return call.promise;
   }
@@ -258,9 +367,10 @@ export function createMemoized<A extends unknown[], R>(
   memoized.invalidate = async (...args: A): Promise<void> => {
     const key = keyFor(args);
     const info = { key, args, started: performance.now() };
+    const current = guardOf();
     flights.detach(key);
     try {
-      await storeOf().delete(key);
+      await current.run('invalidate', (s) => s.delete(key), true);
     } catch (error) {
       throw storeFailure('invalidate', error, info);
     }
@@ -268,8 +378,8 @@ export function createMemoized<A extends unknown[], R>(
 
   memoized.refresh = async (...args: A): Promise<R> => {
     const key = keyFor(args);
-    const call = newCall(key, args, storeOf());
-    let failure: MemoizeError | undefined;
+    const call = newCall(key, args, guardOf(), true);
+    let failure: StoreError | undefined;
     // Callers joining this flight get the fresh value even if the invalidation failed.
     const work = (async () => {
       const rotated = await rotate(call, 'refresh');
@@ -285,9 +395,12 @@ export function createMemoized<A extends unknown[], R>(
 
   memoized.invalidateAll = async (): Promise<void> => {
     const info = { key: functionPrefix, args: [] as unknown as A, started: performance.now() };
+    const current = guardOf();
     flights.detachAll();
     try {
-      await storeOf().deleteMatching(functionPrefix + '{');
+      const refusal = current.refusal('invalidateAll', info.started, true);
+      if (refusal !== undefined) throw refusal;
+      await current.store.deleteMatching(functionPrefix + '{', current.bound('invalidateAll'));
     } catch (error) {
       throw storeFailure('invalidateAll', error, info);
     }

@@ -2,11 +2,13 @@ import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import {
   DEFAULT_KEY_PREFIX,
+  DEFAULT_STORE_SETTINGS,
   DEFAULT_TTL,
   type Hooks,
   type MemoizeOptions,
   type MemoizerOptions,
   resolveOptions,
+  storeSettingsOf,
   type Ttl,
   validateMemoizerOptions,
 } from './options';
@@ -37,8 +39,9 @@ export interface Memoize {
     options?: MemoizeOptions<A, Awaited<R>> | Ttl,
   ): Memoized<A, Awaited<R>>;
   /**
-   * Changes this memoizer's defaults; given fields replace earlier ones. The store and hooks apply to
-   * functions already made; `ttl` and `keyPrefix` only to functions made afterwards.
+   * Changes this memoizer's defaults; given fields replace earlier ones. The store, hooks, `timeout`,
+   * `circuitBreaker` and `maxValueBytes` apply to functions already made (unless a function set its
+   * own); `ttl` and `keyPrefix` only to functions made afterwards.
    */
   configure(options: MemoizerOptions): void;
 }
@@ -57,6 +60,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let ttl: Ttl = DEFAULT_TTL;
   let keyPrefix = DEFAULT_KEY_PREFIX;
   let hooks: Hooks = {};
+  let storeSettings = DEFAULT_STORE_SETTINGS;
   const registry = new Map<string, unknown>();
 
   const context = {
@@ -68,6 +72,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
       );
     },
     hooks: () => hooks,
+    storeSettings: () => storeSettings,
   };
 
   function configure(options: MemoizerOptions): void {
@@ -75,6 +80,8 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     if (named !== undefined) store = named;
     if (options.ttl !== undefined) ttl = options.ttl;
     if (options.keyPrefix !== undefined) keyPrefix = options.keyPrefix;
+    const changed = storeSettingsOf(options);
+    if (Object.keys(changed).length > 0) storeSettings = { ...storeSettings, ...changed };
     const { onHit = hooks.onHit, onMiss = hooks.onMiss, onError = hooks.onError } = options;
     hooks = { onHit, onMiss, onError };
   }

@@ -1,4 +1,6 @@
+import type { BreakerSettings } from './breaker';
 import type { MemoizeError } from './errors';
+import type { GuardSettings } from './guard';
 import { type RedisLike, RedisStore } from './stores/redis';
 import type { Store } from './stores/store';
 
@@ -40,6 +42,22 @@ export interface Hooks {
   onError?: (event: ErrorEvent) => void;
 }
 
+/** When the circuit breaker opens and how long it stays open. */
+export interface CircuitBreakerOptions {
+  /**
+   * Consecutive store failures (timeouts, connection errors) that open the circuit. Refusals such as
+   * `OOM` or `NOPERM` do not count: the store answered.
+   * @default 5
+   */
+  failures?: number;
+  /**
+   * How long an open circuit skips the store before one call probes it: milliseconds, or a
+   * {@link DurationString}.
+   * @default 1000
+   */
+  coolDown?: number | DurationString;
+}
+
 /** Options shared by {@link configure}, {@link createMemoizer} and every memoized function. */
 export interface MemoizerOptions extends Hooks {
   /**
@@ -57,6 +75,24 @@ export interface MemoizerOptions extends Hooks {
   store?: Store;
   /** A node-redis client, cluster or sentinel object; shorthand for `store: new RedisStore(client)`. */
   client?: RedisLike;
+  /**
+   * Deadline of each store round trip: milliseconds, or a {@link DurationString}; `Infinity` for none.
+   * A read that misses it is a miss (the function runs); a write that misses it is reported.
+   * @default 250
+   */
+  timeout?: number | DurationString;
+  /**
+   * After repeated store failures, skip the store for a cool-down instead of paying the deadline on
+   * every call; `false` turns it off. The circuit is per store, shared by every function using it.
+   * @default { failures: 5, coolDown: 1000 }
+   */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * Largest encoded result that is stored, in bytes (UTF-8). A larger result is returned, not stored,
+   * and reported as `E_TOO_LARGE`.
+   * @default 8388608 (8 MiB)
+   */
+  maxValueBytes?: number;
 }
 
 /** Options of one memoized function. */
@@ -89,6 +125,13 @@ export interface ResolvedOptions {
   keyArgs: ((...args: never[]) => unknown[]) | undefined;
   shouldCache: ((result: never, args: never) => boolean) | undefined;
   hooks: Hooks;
+  /** The store settings this function sets itself; the memoizer's apply to the rest, at call time. */
+  storeSettings: Partial<StoreSettings> | undefined;
+}
+
+/** How store operations are bounded and what is stored; read at call time. */
+export interface StoreSettings extends GuardSettings {
+  readonly maxValueBytes: number;
 }
 
 /** Default ttl in seconds. */
@@ -101,7 +144,25 @@ const MIN_TOKEN_TTL_MS = 600_000;
 const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
-const MEMOIZER_KEYS = ['ttl', 'keyPrefix', 'store', 'client', 'onHit', 'onMiss', 'onError'];
+/** Defaults of the store settings. */
+export const DEFAULT_STORE_SETTINGS: StoreSettings = {
+  timeoutMs: 250,
+  breaker: { failures: 5, coolDownMs: 1000 },
+  maxValueBytes: 8 * 1024 * 1024,
+};
+const MEMOIZER_KEYS = [
+  'ttl',
+  'keyPrefix',
+  'store',
+  'client',
+  'timeout',
+  'circuitBreaker',
+  'maxValueBytes',
+  'onHit',
+  'onMiss',
+  'onError',
+];
+const BREAKER_KEYS = ['failures', 'coolDown'];
 const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
 
 function describe(value: unknown): string {
@@ -130,6 +191,66 @@ export function ttlToMs(ttl: unknown, option = 'ttl'): number {
     );
   }
   return seconds === Number.POSITIVE_INFINITY ? seconds : Math.round(seconds * 1000);
+}
+
+/**
+ * Parses a duration given in milliseconds or as a {@link DurationString}.
+ * @throws TypeError unless it is a positive number of milliseconds (or `Infinity` where allowed).
+ */
+export function msOption(value: unknown, option: string, allowInfinity: boolean): number {
+  let ms: number | undefined;
+  if (typeof value === 'number') ms = value;
+  else if (typeof value === 'string') {
+    const match = DURATION.exec(value);
+    if (match) ms = Number(match[1]) * (UNITS[match[2]!] as number) * 1000;
+  }
+  if (ms === undefined || Number.isNaN(ms) || ms <= 0 || (!allowInfinity && ms === Number.POSITIVE_INFINITY)) {
+    throw new TypeError(
+      `cache-memoize: ${option} must be a positive number of milliseconds${allowInfinity ? ' (or Infinity)' : ''} ` +
+        `or a duration string such as '250ms', '2s'; got ${describe(value)}`,
+    );
+  }
+  return ms;
+}
+
+function positiveInteger(value: unknown, option: string, allowInfinity: boolean): number {
+  if (
+    typeof value !== 'number' ||
+    !(Number.isSafeInteger(value) || (allowInfinity && value === Number.POSITIVE_INFINITY)) ||
+    value < 1
+  ) {
+    throw new TypeError(
+      `cache-memoize: ${option} must be a positive integer${allowInfinity ? ' (or Infinity)' : ''}; got ${describe(value)}`,
+    );
+  }
+  return value;
+}
+
+/** The store settings an options object sets (validated); fields it leaves out are absent. */
+export function storeSettingsOf(options: MemoizerOptions): Partial<StoreSettings> {
+  const settings: { -readonly [K in keyof StoreSettings]?: StoreSettings[K] } = {};
+  if (options.timeout !== undefined) settings.timeoutMs = msOption(options.timeout, 'timeout', true);
+  if (options.maxValueBytes !== undefined) {
+    settings.maxValueBytes = positiveInteger(options.maxValueBytes, 'maxValueBytes', true);
+  }
+  const breaker: unknown = options.circuitBreaker;
+  if (breaker === false) settings.breaker = undefined;
+  else if (breaker !== undefined) {
+    if (typeof breaker !== 'object' || breaker === null || Array.isArray(breaker)) {
+      throw new TypeError(
+        `cache-memoize: circuitBreaker must be false or an object { failures, coolDown }; got ${describe(breaker)}`,
+      );
+    }
+    checkKnown(breaker, BREAKER_KEYS, 'circuitBreaker');
+    const { failures, coolDown } = breaker as CircuitBreakerOptions;
+    const defaults = DEFAULT_STORE_SETTINGS.breaker as BreakerSettings;
+    settings.breaker = {
+      failures:
+        failures === undefined ? defaults.failures : positiveInteger(failures, 'circuitBreaker.failures', false),
+      coolDownMs: coolDown === undefined ? defaults.coolDownMs : msOption(coolDown, 'circuitBreaker.coolDown', false),
+    };
+  }
+  return settings;
 }
 
 function checkKnown(options: object, known: string[], where: string): void {
@@ -171,6 +292,7 @@ export function validateMemoizerOptions(options: unknown, where: string, known =
     );
   }
   for (const hook of ['onHit', 'onMiss', 'onError']) checkFunction(o, hook);
+  storeSettingsOf(o);
   if (o.store !== undefined && o.client !== undefined) {
     throw new TypeError('cache-memoize: give either store or client, not both');
   }
@@ -209,6 +331,7 @@ export function resolveOptions(
     `a non-empty string of at most ${MAX_PREFIX_LENGTH} characters without {, } or :`,
   );
   const ttlMs = ttlToMs(o.ttl ?? defaults.ttl);
+  const own = storeSettingsOf(o);
   return {
     ttlMs,
     tokenTtlMs: Math.max(ttlMs, MIN_TOKEN_TTL_MS),
@@ -218,5 +341,6 @@ export function resolveOptions(
     keyArgs: o.keyArgs as ResolvedOptions['keyArgs'],
     shouldCache: o.shouldCache as ResolvedOptions['shouldCache'],
     hooks: { onHit: o.onHit, onMiss: o.onMiss, onError: o.onError } as Hooks,
+    storeSettings: Object.keys(own).length === 0 ? undefined : own,
   };
 }

@@ -15,7 +15,7 @@ export function bothStores(client: () => RedisClientType): Array<[string, () => 
 export class CountingStore implements Store {
   readonly calls = { get: 0, begin: 0, set: 0, delete: 0, rotate: 0, deleteMatching: 0 };
   constructor(readonly inner: Store) {}
-  get(key: string): Promise<string | undefined> {
+  get(key: string): Promise<string | null | undefined> {
     this.calls.get++;
     return this.inner.get(key);
   }

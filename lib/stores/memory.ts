@@ -52,8 +52,8 @@ export class MemoryStore implements Store {
     return this.#slots.size;
   }
 
-  async get(valueKey: string): Promise<string | undefined> {
-    return this.#read(valueKey);
+  async get(valueKey: string): Promise<string | null> {
+    return this.#read(valueKey) ?? null;
   }
 
   async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {

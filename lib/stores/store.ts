@@ -14,8 +14,11 @@ export type Begin = { value: string; token?: undefined } | { value?: undefined; 
  * computation that began before them can never write after them.
  */
 export interface Store {
-  /** The stored envelope, or `undefined`. This is the whole hit path: keep it to one round trip. */
-  get(valueKey: string): Promise<string | undefined>;
+  /**
+   * The stored envelope, or `undefined` or `null` when there is none. This is the whole hit path:
+   * keep it to one round trip.
+   */
+  get(valueKey: string): Promise<string | null | undefined>;
   /**
    * Called on a miss before computing: atomically, the value if it exists now, otherwise the entry's
    * token, created (and kept for `tokenTtlMs`) if there is none.
@@ -30,6 +33,15 @@ export interface Store {
   delete(valueKey: string): Promise<void>;
   /** Deletes the value and replaces the token with a new one, atomically; resolves the new token. */
   rotate(valueKey: string, tokenTtlMs: number): Promise<string>;
-  /** Deletes every entry (value and token) whose key starts with `keyPrefix`; resolves how many keys. */
-  deleteMatching(keyPrefix: string): Promise<number>;
+  /**
+   * Deletes every entry (value and token) whose key starts with `keyPrefix`; resolves how many keys.
+   * A store that needs several round trips passes each one through `bound`, which rejects it when it
+   * misses the caller's deadline.
+   */
+  deleteMatching(keyPrefix: string, bound?: <T>(roundTrip: Promise<T>) => Promise<T>): Promise<number>;
+  /**
+   * Optional: `false` when the store knows it cannot answer now (its client is not connected), so calls
+   * skip it at once instead of waiting for a deadline or filling an offline queue.
+   */
+  isReady?(): boolean;
 }

@@ -1,0 +1,99 @@
+import { performance } from 'node:perf_hooks';
+
+/** Something pending that must give up at `expiresAt` (a `performance.now()` time) unless settled first. */
+export interface Timed {
+  readonly expiresAt: number;
+  /** Set by whoever settles first: the operation itself, or the queue when the deadline passes. */
+  settled: boolean;
+  /** Called once by the queue when the deadline passed first; `settled` is already `true`. */
+  expire(): void;
+}
+
+// A timer a little early by the clock's rounding must still expire what is due.
+const SLACK_MS = 1;
+const COMPACT_AFTER = 1024;
+
+/**
+ * Deadlines of one length, kept in the order they were set, so they also expire in that order.
+ * One timer serves the whole queue and is armed only while something is pending: adding a deadline
+ * costs an array push, not a `setTimeout` per operation, which matters on the hit path.
+ */
+export class DeadlineQueue {
+  readonly #items: (Timed | undefined)[] = [];
+  #head = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    /** The length of every deadline in this queue, in milliseconds. */
+    readonly ms: number,
+  ) {}
+
+  /** The `expiresAt` for an operation starting now. */
+  expiresAt(startedAt = performance.now()): number {
+    return startedAt + this.ms;
+  }
+
+  /** Watches `item` until it settles or its deadline passes. Its `expiresAt` must come from this queue. */
+  add(item: Timed): void {
+    this.#dropSettled();
+    this.#items.push(item);
+    if (this.#timer === undefined) this.#arm(this.ms);
+  }
+
+  /** How many deadlines are being watched (settled ones may linger until the next check). */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  #dropSettled(): void {
+    const items = this.#items;
+    while (this.#head < items.length && (items[this.#head] as Timed).settled) items[this.#head++] = undefined;
+    if (this.#head === items.length) {
+      items.length = 0;
+      this.#head = 0;
+    } else if (this.#head > COMPACT_AFTER && this.#head * 2 > items.length) {
+      items.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+
+  #arm(ms: number): void {
+    this.#timer = setTimeout(this.#check, Math.max(1, Math.ceil(ms)));
+    // A pending store operation is kept alive by its own socket; this timer must not keep an idle process.
+    this.#timer.unref();
+  }
+
+  readonly #check = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    const items = this.#items;
+    while (this.#head < items.length) {
+      const item = items[this.#head] as Timed;
+      if (!item.settled && item.expiresAt - now > SLACK_MS) break;
+      // Off the queue before expire() runs: it may add new deadlines to this queue.
+      items[this.#head++] = undefined;
+      if (!item.settled) {
+        item.settled = true;
+        item.expire();
+      }
+    }
+    this.#dropSettled();
+    // expire() may have armed a timer for a later deadline; the head's may be sooner.
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const next = items[this.#head];
+    if (next !== undefined) this.#arm(next.expiresAt - now);
+  };
+}
+
+const queues = new Map<number, DeadlineQueue>();
+
+/** The process-wide queue for deadlines of `ms` milliseconds (functions with equal timeouts share one). */
+export function deadlineQueue(ms: number): DeadlineQueue {
+  let queue = queues.get(ms);
+  if (queue === undefined) {
+    queue = new DeadlineQueue(ms);
+    queues.set(ms, queue);
+  }
+  return queue;
+}
