@@ -81,7 +81,7 @@ export function createResilientClient(url: string, options: ResilientClientOptio
     if (!healthy) return;
     healthy = false;
     process.emitWarning(
-      `cache-memoize: Redis connection error: ${error.message}; calls run uncached until it is back`,
+      `cache-memoize: Redis connection error: ${error.message.replace(/\.$/, '')}; calls run uncached until it is back`,
       {
         code: 'CACHE_MEMOIZE_CONNECTION',
       },

@@ -1,115 +1,41 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClientType } from 'redis';
 import { connect, testRedisUrl, uniquePrefix } from '../helpers/redis';
 import { freePort } from '../helpers/redis-server';
+import {
+  exited,
+  fromEveryWorker as fromAll,
+  type RunningCluster,
+  relatedSlugs,
+  startCluster,
+} from './blog-cluster-helpers';
 
 const WORKERS = 3;
-const ROOT = join(__dirname, '..', '..');
 
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-let port: number;
 let dataDir: string;
 let keyPrefix: string;
-let cluster: ChildProcess;
-let output = '';
+let cluster: RunningCluster;
 let redis: RedisClientType;
 
-/** One request on a new connection, so the primary hands it to the next worker. */
-function send(method: 'GET' | 'POST', path: string, form?: Record<string, string>): Promise<Reply> {
-  const body = form === undefined ? undefined : new URLSearchParams(form).toString();
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method,
-        agent: false,
-        headers: body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk) => {
-          text += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (...args: Parameters<RunningCluster['send']>) => cluster.send(...args);
 
-/** GETs `path` until every worker has answered it; returns one reply per worker, by pid. */
-async function fromEveryWorker(path: string): Promise<Map<string, Reply[]>> {
-  const byWorker = new Map<string, Reply[]>();
-  for (let i = 0; i < 20 * WORKERS && byWorker.size < WORKERS; i++) {
-    const reply = await send('GET', path);
-    expect(reply.status).toBe(200);
-    const pid = String(reply.headers['x-worker'] ?? JSON.parse(reply.body).pid);
-    byWorker.set(pid, [...(byWorker.get(pid) ?? []), reply]);
-  }
-  expect(byWorker.size).toBe(WORKERS);
-  return byWorker;
-}
-
-const relatedSlugs = (page: string) =>
-  [...(/<ol class="related">(.*?)<\/ol>/s.exec(page)?.[1] ?? '').matchAll(/href="\/posts\/([^"]+)"/g)].map((m) =>
-    decodeURIComponent(m[1] as string),
-  );
-
-function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
+const fromEveryWorker = (path: string) => fromAll(cluster, path, WORKERS);
 
 beforeAll(async () => {
-  port = await freePort();
   dataDir = mkdtempSync(join(tmpdir(), 'blog-cluster-'));
   keyPrefix = uniquePrefix('blog-cluster');
   redis = await connect();
-  cluster = spawn(process.execPath, ['--import', 'tsx', 'examples/blog/main.ts'], {
-    cwd: ROOT,
-    // Its own process group, so the test can signal the primary and its workers at once.
-    detached: true,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      WORKERS: String(WORKERS),
-      REDIS_URL: testRedisUrl(),
-      DATA_DIR: dataDir,
-      KEY_PREFIX: keyPrefix,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  cluster.stdout?.on('data', (chunk) => {
-    output += chunk;
-  });
-  cluster.stderr?.on('data', (chunk) => {
-    output += `[stderr] ${chunk}`;
-  });
-  const deadline = Date.now() + 25_000;
-  while (!output.includes(`${WORKERS} workers listening`)) {
-    if (cluster.exitCode !== null || Date.now() > deadline) throw new Error(`the cluster did not start:\n${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  cluster = await startCluster(
+    { WORKERS: String(WORKERS), REDIS_URL: testRedisUrl(), DATA_DIR: dataDir, KEY_PREFIX: keyPrefix },
+    await freePort(),
+    `${WORKERS} workers listening`,
+  );
 }, 30_000);
 
 afterAll(async () => {
-  if (cluster?.pid !== undefined && cluster.exitCode === null) {
-    process.kill(-cluster.pid, 'SIGKILL');
-    await exited(cluster);
-  }
+  await cluster?.kill();
   for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}:*`, COUNT: 1000 })) {
     if (keys.length > 0) await redis.unlink(keys);
   }
@@ -118,7 +44,7 @@ afterAll(async () => {
 });
 
 it('prints the cost of the uncached query at startup', () => {
-  expect(output).toMatch(/related-posts query: \d+\.\d ms uncached/);
+  expect(cluster.output()).toMatch(/related-posts query: \d+\.\d ms uncached/);
 });
 
 it('three workers share one cache: a post misses once, then every worker hits', async () => {
@@ -155,7 +81,7 @@ it('three workers share one cache: a post misses once, then every worker hits', 
 });
 
 it('shuts down on SIGTERM: every process exits 0, nothing on stderr', async () => {
-  process.kill(-(cluster.pid as number), 'SIGTERM');
-  expect(await exited(cluster)).toBe(0);
-  expect(output).not.toContain('[stderr]');
+  process.kill(-(cluster.child.pid as number), 'SIGTERM');
+  expect(await exited(cluster.child)).toBe(0);
+  expect(cluster.output()).not.toContain('[stderr]');
 });

@@ -13,8 +13,9 @@ const PAGE_SIZE = 50;
 export interface BlogAppOptions {
   posts: PostRepository;
   /**
-   * A connected node-redis client, owned by the caller: the cache and the cluster-wide counters use
-   * it. Without one, the cache is an in-process `MemoryStore` (fine for one process only).
+   * A node-redis client, owned by the caller: the cache and the cluster-wide counters use it. It may
+   * still be connecting or reconnecting (`createResilientClient`): pages are then served uncached.
+   * Without one, the cache is an in-process `MemoryStore` (fine for one process only).
    */
   redis?: RedisLike & CounterClient;
   /**

@@ -5,7 +5,7 @@ import { type Config, STORE_ENV } from './config';
 import { openDatabase } from './database';
 import { medianRelatedMs } from './measure';
 import { createPostRepository } from './posts';
-import { connectRedis } from './redis';
+import { probeRedis } from './redis';
 import { seedIfEmpty } from './seed';
 
 const FORCE_EXIT_MS = 5000;
@@ -41,9 +41,7 @@ export async function runPrimary(config: Config): Promise<void> {
 
   const env: Record<string, string> = {};
   let workers = config.workers;
-  const probe = await connectRedis(config.redisUrl, { warn: () => {} });
-  if (probe !== undefined) {
-    await probe.close();
+  if (await probeRedis(config.redisUrl)) {
     log(`Redis at ${config.redisUrl} answered: ${workers} workers share one cache (key prefix '${config.keyPrefix}')`);
   } else {
     log(

@@ -1,61 +1,94 @@
-import { createClient } from 'redis';
+import type { RedisClientType } from 'redis';
+import { createResilientClient } from '../../lib';
 
 /** The node-redis client each worker owns. */
-export type RedisClient = ReturnType<typeof createRedisClient>;
+export type RedisClient = RedisClientType;
 
-function createRedisClient(url: string, connectTimeoutMs: number, connected: () => boolean) {
-  return createClient({
-    url,
-    // The cache fails open on errors; these two turn an outage into a quick error rather than
-    // commands that queue or wait, so pages stay fast (served uncached) while Redis is away.
-    disableOfflineQueue: true,
-    commandOptions: { timeout: 500 },
-    socket: {
-      connectTimeout: connectTimeoutMs,
-      // Give up at once on the first connection, so the caller can fall back; retry after it.
-      reconnectStrategy: (retries) => (connected() ? Math.min(50 * 2 ** retries, 2000) : false),
-    },
+/** How long the primary's probe and a worker's first connection may take. */
+export const CONNECT_WAIT_MS = 1000;
+
+/** Resolves `true` once `client` is ready, or `false` if it is not within `timeoutMs`. */
+function whenReady(client: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (client.isReady) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      client.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    client.once('ready', onReady);
   });
 }
 
 /**
- * Connects to `url`, waiting at most `timeoutMs`. Resolves the client, or `undefined` if no Redis
- * answered in time. Connection losses later on are reported through `warn` once each, and the
- * client reconnects by itself.
+ * The primary's check: does a Redis at `url` answer within `timeoutMs`? Connection attempts are
+ * retried within that time (so a Redis that is just starting counts), and the client is destroyed
+ * either way.
+ */
+export async function probeRedis(url: string, timeoutMs = CONNECT_WAIT_MS): Promise<boolean> {
+  const client = createResilientClient(url, { onConnectionError: () => {} });
+  try {
+    if (!(await whenReady(client, timeoutMs))) return false;
+    await client.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * A worker's client: `createResilientClient` (no offline queue, a reconnect strategy that never gives
+ * up), connected in the background. Waits up to `timeoutMs` for it to be ready, so that a worker
+ * forked while Redis is up starts with a working cache, then returns the client whether or not it is
+ * ready: the memoizer skips a client that is not connected and serves pages uncached, and caching
+ * starts by itself when the client connects. A worker never crashes or waits longer because Redis
+ * went away after the primary saw it.
+ *
+ * `warn` gets one line when the connection is lost (or not there after `timeoutMs`) and one when it
+ * is back, not one per failed reconnection attempt.
  */
 export async function connectRedis(
   url: string,
   options: { timeoutMs?: number; warn?: (message: string) => void } = {},
-): Promise<RedisClient | undefined> {
-  const { timeoutMs = 1000, warn = console.warn } = options;
+): Promise<RedisClient> {
+  const { timeoutMs = CONNECT_WAIT_MS, warn = console.warn } = options;
   let everReady = false;
-  let healthy = false;
-  const client = createRedisClient(url, timeoutMs, () => everReady);
-  client.on('error', (error: Error) => {
+  // Assumed up until told otherwise, so that an outage is announced once, at its first error.
+  let healthy = true;
+  const lost = (reason: string) => {
     if (!healthy) return;
     healthy = false;
-    warn(`redis: ${error.message}; serving pages uncached until it is back`);
-  });
+    warn(`redis: ${reason}; serving pages uncached until it is back`);
+  };
+  // node-redis messages may end with a full stop ("... in 3000ms.").
+  const client = createResilientClient(url, { onConnectionError: (error) => lost(error.message.replace(/\.$/, '')) });
   client.on('ready', () => {
-    if (everReady) warn('redis: reconnected');
+    if (!healthy) warn(everReady ? 'redis: reconnected' : 'redis: connected');
     everReady = true;
     healthy = true;
   });
+  if (!(await whenReady(client, timeoutMs))) lost(`not ready within ${timeoutMs} ms`);
+  return client;
+}
 
+/** Closes `client`, letting commands in flight finish for up to `timeoutMs`, then drops the rest. */
+export async function closeRedis(client: RedisClient, timeoutMs = CONNECT_WAIT_MS): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<'timeout'>((resolve) => {
-    timer = setTimeout(() => resolve('timeout'), timeoutMs);
+  const timedOut = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, timeoutMs);
   });
-  const connecting = client
-    .connect()
-    .then(() => client.ping())
-    .then(
-      () => 'ok' as const,
-      () => 'failed' as const,
-    );
-  const outcome = await Promise.race([connecting, timedOut]);
-  clearTimeout(timer);
-  if (outcome === 'ok') return client;
-  if (client.isOpen) client.destroy();
-  return undefined;
+  try {
+    // close() waits for replies, which a paused or unreachable Redis never sends.
+    await Promise.race([client.close(), timedOut]);
+  } catch {
+    // Already closed: nothing left to flush.
+  } finally {
+    clearTimeout(timer);
+    client.destroy();
+  }
 }

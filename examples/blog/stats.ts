@@ -34,7 +34,9 @@ export interface Stats {
 const FIELD = { hit: 'hits', miss: 'misses' } as const;
 
 /**
- * Creates the counters. With a client, every worker also increments the hash `key` in Redis.
+ * Creates the counters. With a client, every worker also increments the hash `key` in Redis. Reading
+ * the cluster-wide counts waits at most `timeoutMs` (default 250, like the memoizer's deadline), so
+ * `/stats` stays fast while Redis is slow or paused.
  *
  * @example
  * ```ts
@@ -42,8 +44,8 @@ const FIELD = { hit: 'hits', miss: 'misses' } as const;
  * createMemoizer({ client, onHit: () => stats.record('hit'), onMiss: () => stats.record('miss') });
  * ```
  */
-export function createStats(options: { client?: CounterClient; key: string }): Stats {
-  const { client, key } = options;
+export function createStats(options: { client?: CounterClient; key: string; timeoutMs?: number }): Stats {
+  const { client, key, timeoutMs = 250 } = options;
   const worker: Counts = { hits: 0, misses: 0 };
 
   return {
@@ -56,11 +58,19 @@ export function createStats(options: { client?: CounterClient; key: string }): S
       const own = { ...worker };
       if (client === undefined) return { pid: process.pid, store: 'memory', worker: own, cluster: own };
       let cluster: Counts | null = null;
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
+      });
       try {
-        const [hits, misses] = (await client.hmGet(key, [FIELD.hit, FIELD.miss])) as (string | null)[];
+        const read = client.hmGet(key, [FIELD.hit, FIELD.miss]);
+        read.catch(() => {});
+        const [hits, misses] = (await Promise.race([read, timedOut])) as (string | null)[];
         cluster = { hits: Number(hits ?? 0), misses: Number(misses ?? 0) };
       } catch {
-        // Reported as null: the worker's own counts are still worth showing.
+        // Reported as null (failed or too slow): the worker's own counts are still worth showing.
+      } finally {
+        clearTimeout(timer);
       }
       return { pid: process.pid, store: 'redis', worker: own, cluster };
     },

@@ -3,20 +3,24 @@ import { createBlogApp } from './app';
 import type { Config } from './config';
 import { openDatabase } from './database';
 import { createPostRepository } from './posts';
-import { connectRedis, type RedisClient } from './redis';
+import { closeRedis, connectRedis, type RedisClient } from './redis';
 
 const DRAIN_MS = 2000;
 
 /**
  * Runs one worker: its own SQLite connection, its own Redis client (unless the primary said
  * 'memory'), the app on the shared port; on SIGINT or SIGTERM, closes all three and exits 0.
+ *
+ * The Redis client is waited for up to 1 s. If Redis went away after the primary saw it, the worker
+ * starts anyway with the client still reconnecting: pages are served uncached until it is back.
  */
 export async function runWorker(config: Config): Promise<void> {
   const db = openDatabase(config.dataDir);
   let redis: RedisClient | undefined;
   if (config.store === 'redis') {
-    redis = await connectRedis(config.redisUrl);
-    if (redis === undefined) throw new Error(`worker ${process.pid}: no Redis answered at ${config.redisUrl}`);
+    redis = await connectRedis(config.redisUrl, {
+      warn: (message) => console.warn(`worker ${process.pid}: ${message}`),
+    });
   }
   const { app } = createBlogApp({ posts: createPostRepository(db), redis, keyPrefix: config.keyPrefix });
   const server = createServer(app);
@@ -35,11 +39,7 @@ export async function runWorker(config: Config): Promise<void> {
       server.closeIdleConnections();
       setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
     });
-    try {
-      await redis?.close();
-    } catch {
-      // Already closed by a lost connection: nothing left to flush.
-    }
+    if (redis !== undefined) await closeRedis(redis);
     db.close();
     process.exit(0);
   };
