@@ -1,4 +1,6 @@
-import { downAtBoot, killMidFlight, paused, TIMEOUT_MS } from './scenarios';
+import { performance } from 'node:perf_hooks';
+import { spawnRedis } from '../helpers/redis-server';
+import { callMany, downAtBoot, FN_MS, killMidFlight, paused, rig, TIMEOUT_MS, untilReady } from './scenarios';
 
 // Real redis-server processes, started, killed, paused and restarted by the test itself.
 const unhandled: unknown[] = [];
@@ -44,4 +46,26 @@ test('SIGSTOP under load: calls finish within the deadline; pending work stays b
   expect(figures.reported.E_CIRCUIT_OPEN).toBeGreaterThan(0);
   expect(figures.resumeMs).toBeLessThan(5000);
   expect(figures.notes.clientOpenAfter).toBe(true);
+});
+
+test('while paused, invalidate, refresh and invalidateAll reject with E_TIMEOUT within the deadline, even with the circuit open', async () => {
+  const server = await spawnRedis();
+  const r = rig(server.url);
+  try {
+    await untilReady(r.client);
+    await r.f(1);
+    server.pause();
+    // Open the circuit first: explicit operations must still ask the store, bounded by the deadline.
+    await callMany(r.f, 20, 1, () => 2);
+    expect(r.reported.E_CIRCUIT_OPEN).toBeGreaterThan(0);
+    for (const operation of [() => r.f.invalidate(1), () => r.f.refresh(1), () => r.f.invalidateAll()]) {
+      const started = performance.now();
+      await expect(operation()).rejects.toMatchObject({ name: 'StoreError', code: 'E_TIMEOUT' });
+      expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + FN_MS + SLACK_MS);
+    }
+  } finally {
+    server.resume();
+    await r.close();
+    await server.stop();
+  }
 });
