@@ -202,7 +202,7 @@ export function msOption(value: unknown, option: string, allowInfinity: boolean)
   if (typeof value === 'number') ms = value;
   else if (typeof value === 'string') {
     const match = DURATION.exec(value);
-    if (match) ms = Number(match[1]) * (UNITS[match[2]!] as number) * 1000;
+    if (match) ms = Math.round(Number(match[1]) * (UNITS[match[2]!] as number) * 1000 * 1000) / 1000;
   }
   if (ms === undefined || Number.isNaN(ms) || ms <= 0 || (!allowInfinity && ms === Number.POSITIVE_INFINITY)) {
     throw new TypeError(

@@ -1,0 +1,251 @@
+import { performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { DeadlineQueue, deadlineQueue, type Timed } from '../lib/deadline';
+
+// Real timers with short deadlines. A timer may fire up to SLACK_MS (1 ms) early by design, and late
+// by however busy the machine is; LATE_MS is that allowance.
+const LATE_MS = 35;
+
+// A full garbage collection, to tell what the queue still holds on to.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+/** Bytes in V8's large-object space after a full collection: where an array of many thousand slots lives. */
+async function largeObjectBytes(): Promise<number> {
+  // WeakRef targets stay alive until the current job ends.
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  gc();
+  const space = getHeapSpaceStatistics().find((s) => s.space_name === 'large_object_space');
+  return space?.space_used_size ?? 0;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+interface Probe extends Timed {
+  readonly name: string;
+  /** `performance.now()` when expire() ran, if it did. */
+  expiredAt: number | undefined;
+  expireCalls: number;
+  /** Whether `settled` was already true when expire() ran (the queue's contract). */
+  settledWhenExpired: boolean | undefined;
+}
+
+function probe(queue: DeadlineQueue, name: string, onExpire?: (self: Probe) => void): Probe {
+  const item: Probe = {
+    name,
+    expiresAt: queue.expiresAt(),
+    settled: false,
+    expiredAt: undefined,
+    expireCalls: 0,
+    settledWhenExpired: undefined,
+    expire() {
+      item.expireCalls++;
+      item.expiredAt = performance.now();
+      item.settledWhenExpired = item.settled;
+      onExpire?.(item);
+    },
+  };
+  return item;
+}
+
+function expectExpiredNear(item: Probe, at: number): void {
+  expect(item.expireCalls).toBe(1);
+  expect(item.settledWhenExpired).toBe(true);
+  const when = item.expiredAt as number;
+  expect(when).toBeGreaterThanOrEqual(at - 2);
+  expect(when).toBeLessThan(at + LATE_MS);
+}
+
+describe('DeadlineQueue', () => {
+  test('expiresAt is the start plus the queue length', () => {
+    const queue = new DeadlineQueue(40);
+    expect(queue.ms).toBe(40);
+    expect(queue.expiresAt(1000)).toBe(1040);
+    const before = performance.now();
+    const at = queue.expiresAt();
+    expect(at).toBeGreaterThanOrEqual(before + 40);
+    expect(at).toBeLessThanOrEqual(performance.now() + 40);
+  });
+
+  test('items expire in the order they were added, each at its own deadline', async () => {
+    const queue = new DeadlineQueue(40);
+    const order: string[] = [];
+    const a = probe(queue, 'a', (p) => order.push(p.name));
+    queue.add(a);
+    await sleep(20);
+    const b = probe(queue, 'b', (p) => order.push(p.name));
+    queue.add(b);
+    expect(queue.size).toBe(2);
+
+    await sleep(b.expiresAt - performance.now() + LATE_MS);
+
+    expect(order).toEqual(['a', 'b']);
+    // Neither early (b came 20 ms after a, so it must not have been swept up with a) nor late.
+    expectExpiredNear(a, a.expiresAt);
+    expectExpiredNear(b, b.expiresAt);
+    expect(b.expiresAt - a.expiresAt).toBeGreaterThanOrEqual(20);
+    expect(queue.size).toBe(0);
+  });
+
+  test('settled items are never expired, wherever they are in the queue', async () => {
+    const queue = new DeadlineQueue(30);
+    const first = probe(queue, 'first');
+    const middle = probe(queue, 'middle');
+    const last = probe(queue, 'last');
+    queue.add(first);
+    queue.add(middle);
+    queue.add(last);
+    middle.settled = true;
+    await sleep(10);
+    first.settled = true;
+
+    await sleep(last.expiresAt - performance.now() + LATE_MS);
+    expect(first.expireCalls).toBe(0);
+    expect(middle.expireCalls).toBe(0);
+    expectExpiredNear(last, last.expiresAt);
+    expect(queue.size).toBe(0);
+  });
+
+  test('an item settled just before its deadline is not expired, and nothing is left watched', async () => {
+    const queue = new DeadlineQueue(30);
+    const item = probe(queue, 'item');
+    queue.add(item);
+    await sleep(20);
+    item.settled = true;
+    await sleep(40);
+    expect(item.expireCalls).toBe(0);
+    expect(queue.size).toBe(0);
+  });
+
+  test('expire() may add to the same queue; an older head due sooner still expires on time', async () => {
+    const queue = new DeadlineQueue(80);
+    let added: Probe | undefined;
+    const a = probe(queue, 'a', () => {
+      // Added during the queue's check: due 80 ms from now, later than b (due 10 ms from now).
+      added = probe(queue, 'added');
+      queue.add(added);
+    });
+    queue.add(a);
+    await sleep(10);
+    const b = probe(queue, 'b');
+    queue.add(b);
+
+    await sleep(b.expiresAt - performance.now() + LATE_MS);
+    expectExpiredNear(a, a.expiresAt);
+    expect(added).toBeDefined();
+    // Had the timer armed by the add() inside expire() been kept, b would wait for `added` (~70 ms later).
+    expectExpiredNear(b, b.expiresAt);
+    expect((added as Probe).expireCalls).toBe(0);
+    expect(queue.size).toBe(1);
+
+    await sleep((added as Probe).expiresAt - performance.now() + LATE_MS);
+    expectExpiredNear(added as Probe, (added as Probe).expiresAt);
+    expect(queue.size).toBe(0);
+  });
+
+  test('items due together all expire in one check even when expire() adds more', async () => {
+    const queue = new DeadlineQueue(60);
+    const added: Probe[] = [];
+    const due = ['a', 'b', 'c'].map((name) =>
+      probe(queue, name, () => {
+        const next = probe(queue, `after-${name}`);
+        added.push(next);
+        queue.add(next);
+      }),
+    );
+    for (const item of due) queue.add(item);
+
+    await sleep((due[2] as Probe).expiresAt - performance.now() + LATE_MS);
+    for (const item of due) expectExpiredNear(item, item.expiresAt);
+    expect(added.map((p) => p.name)).toEqual(['after-a', 'after-b', 'after-c']);
+    expect(added.every((p) => p.expireCalls === 0)).toBe(true);
+    expect(queue.size).toBe(3);
+
+    await sleep((added[2] as Probe).expiresAt - performance.now() + LATE_MS);
+    for (const item of added) expectExpiredNear(item, item.expiresAt);
+    expect(queue.size).toBe(0);
+  });
+
+  test('a queue that emptied arms again for the next item', async () => {
+    const queue = new DeadlineQueue(30);
+    const first = probe(queue, 'first');
+    queue.add(first);
+    await sleep(first.expiresAt - performance.now() + LATE_MS);
+    expectExpiredNear(first, first.expiresAt);
+
+    const second = probe(queue, 'second');
+    queue.add(second);
+    await sleep(second.expiresAt - performance.now() + LATE_MS);
+    expectExpiredNear(second, second.expiresAt);
+  });
+
+  test('50,000 items settling in FIFO order keep the queue small and its memory bounded', async () => {
+    // Long enough that nothing expires during the test: this one is about what the queue holds.
+    const queue = new DeadlineQueue(5_000);
+    const LAG = 8;
+    const COUNT = 50_000;
+    const pending: Probe[] = [];
+    const refs: WeakRef<Probe>[] = [];
+    let largest = 0;
+    for (let i = 0; i < COUNT; i++) {
+      const item = probe(queue, String(i));
+      queue.add(item);
+      pending.push(item);
+      refs.push(new WeakRef(item));
+      if (pending.length > LAG) (pending.shift() as Probe).settled = true;
+      largest = Math.max(largest, queue.size);
+    }
+    // Settled items are dropped from the head on every add: at most the LAG unsettled ones plus the new one.
+    expect(largest).toBeLessThanOrEqual(LAG + 1);
+
+    // The queue lets go of settled items: only the LAG unsettled ones and the last settled one remain.
+    const withBacklog = await largeObjectBytes();
+    expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(LAG + 1);
+
+    // Compaction: the backing array did not grow with the 50,000 items (8 bytes a slot, ~400 kB in the
+    // large-object space if it had). Once everything is settled the next add empties it, so that space
+    // must not shrink by much.
+    for (const item of pending) item.settled = true;
+    const after = probe(queue, 'after');
+    queue.add(after);
+    expect(queue.size).toBe(1);
+    const emptied = await largeObjectBytes();
+    expect(withBacklog - emptied).toBeLessThan(100_000);
+
+    after.settled = true;
+    expect(refs.every((r) => r.deref()?.expireCalls !== 1)).toBe(true);
+  });
+
+  test('an unsettled head keeps later settled items counted until it is resolved', async () => {
+    const queue = new DeadlineQueue(40);
+    const head = probe(queue, 'head');
+    queue.add(head);
+    const rest = Array.from({ length: 2000 }, (_, i) => probe(queue, String(i)));
+    for (const item of rest) {
+      queue.add(item);
+      item.settled = true;
+    }
+    // Only the head is dropped from: settled items behind an unsettled one still count.
+    expect(queue.size).toBe(2001);
+    head.settled = true;
+    const next = probe(queue, 'next');
+    queue.add(next);
+    expect(queue.size).toBe(1);
+    next.settled = true;
+    await sleep(40 + LATE_MS);
+    expect(queue.size).toBe(0);
+    expect(head.expireCalls + next.expireCalls + rest.reduce((n, p) => n + p.expireCalls, 0)).toBe(0);
+  });
+});
+
+describe('deadlineQueue()', () => {
+  test('returns one shared queue per length', () => {
+    const q = deadlineQueue(123);
+    expect(q).toBeInstanceOf(DeadlineQueue);
+    expect(q.ms).toBe(123);
+    expect(deadlineQueue(123)).toBe(q);
+    const other = deadlineQueue(124);
+    expect(other).not.toBe(q);
+    expect(other.ms).toBe(124);
+  });
+});
