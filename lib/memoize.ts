@@ -174,7 +174,7 @@ export function createMemoized<A extends unknown[], R>(
       superseded: false,
       expiresAt: 0,
       settled: false,
-      expire: noop,
+      expire: expireRead,
       resolve: noop,
       reject: noop,
     };
@@ -289,6 +289,12 @@ export function createMemoized<A extends unknown[], R>(
     return holding(call, compute(call, undefined));
   }
 
+  // Shared by every call as a method, not a closure per call: a closure here measurably made calls
+  // survive young-generation GC (old-space collections went from 1 to 11 in 2.5 s of hits).
+  function expireRead(this: Call<A, R>): void {
+    this.resolve(withoutStore(this, this.guard.timedOut('read')));
+  }
+
   function onRead(call: Call<A, R>, stored: string | null | undefined): void {
     if (call.settled) return;
     call.settled = true;
@@ -333,7 +339,6 @@ export function createMemoized<A extends unknown[], R>(
     call.resolve = capturedResolve as (value: R | PromiseLike<R>) => void;
     call.reject = capturedReject;
     call.expiresAt = current.expiresAt(call.started);
-    call.expire = () => call.resolve(withoutStore(call, call.guard.timedOut('read')));
     read.then(
       (stored) => onRead(call, stored),
       (error: unknown) => onReadError(call, error),
