@@ -370,3 +370,28 @@ describe('timeout and circuitBreaker against a store that never answers', () => 
     expect(new Set(errors.map((e) => e.error.code))).toEqual(new Set(['E_TIMEOUT']));
   });
 });
+
+test('a function that sets part of circuitBreaker inherits the other part from its memoizer', async () => {
+  const store = new HangingStore();
+  const errors: ErrorEvent[] = [];
+  const memo = createMemoizer({
+    store,
+    timeout: 30,
+    circuitBreaker: { failures: 50, coolDown: 100 },
+    onError: (e) => errors.push(e),
+  });
+  const f = memo(
+    async function partBreaker(n: number) {
+      return n;
+    },
+    { circuitBreaker: { failures: 1 } },
+  );
+  await f(1); // one timeout opens it (the function's failures: 1)
+  await f(2);
+  expect(errors.map((e) => e.error.code)).toEqual(['E_TIMEOUT', 'E_CIRCUIT_OPEN']);
+  // The memoizer's 100 ms cool-down applies, not the 1 s default: a probe goes out after it.
+  await new Promise((r) => setTimeout(r, 150));
+  const reads = store.calls.get;
+  await f(3);
+  expect(store.calls.get).toBe(reads + 1);
+});

@@ -17,7 +17,7 @@ function rule(prefix: string, got: RegExp): RegExp {
 }
 const TIMEOUT_RULE = (got: RegExp) =>
   rule(
-    String.raw`timeout must be a positive number of milliseconds \(or Infinity\) or a duration string such as '250ms', '2s'`,
+    String.raw`timeout must be a positive number of milliseconds up to 2147483647 \(about 24\.8 days\), or Infinity, or a duration string such as '250ms', '2s'`,
     got,
   );
 const BREAKER_RULE = (got: RegExp) =>
@@ -25,7 +25,7 @@ const BREAKER_RULE = (got: RegExp) =>
 const COOL_DOWN_RULE = (got: RegExp) =>
   // No "(or Infinity)": a cool-down that never ends would be the store switched off for good.
   rule(
-    String.raw`circuitBreaker\.coolDown must be a positive number of milliseconds or a duration string such as '250ms', '2s'`,
+    String.raw`circuitBreaker\.coolDown must be a positive number of milliseconds up to 2147483647 \(about 24\.8 days\) or a duration string such as '250ms', '2s'`,
     got,
   );
 const MAX_BYTES_RULE = (got: RegExp) => rule(String.raw`maxValueBytes must be a positive integer \(or Infinity\)`, got);
@@ -62,6 +62,8 @@ describe('bad input is a TypeError naming the option', () => {
     ['client that is not a client', { client: {} }, /RedisStore: client must be a node-redis client/],
     ['options not an object', [60], /options of memoize\(fn\) must be an object, got an array/],
     ['timeout -1', { timeout: -1 }, TIMEOUT_RULE(/-1/)],
+    ['timeout over the longest timer', { timeout: 2 ** 31 }, TIMEOUT_RULE(/2147483648/)],
+    ['timeout "30d" (over the longest timer)', { timeout: '30d' }, TIMEOUT_RULE(/"30d"/)],
     ['timeout 0', { timeout: 0 }, TIMEOUT_RULE(/0/)],
     ['timeout NaN', { timeout: Number.NaN }, TIMEOUT_RULE(/NaN/)],
     ['timeout "10 minutes"', { timeout: '10 minutes' }, TIMEOUT_RULE(/"10 minutes"/)],
@@ -170,6 +172,7 @@ describe('good input', () => {
     ['timeout "250ms"', { timeout: '250ms' }],
     ['timeout Infinity', { timeout: Number.POSITIVE_INFINITY }],
     ['timeout 100', { timeout: 100 }],
+    ['timeout at the longest timer', { timeout: 2_147_483_647 }],
     ['circuitBreaker false', { circuitBreaker: false }],
     ['circuitBreaker {}', { circuitBreaker: {} }],
     ['circuitBreaker { failures: 3, coolDown: "500ms" }', { circuitBreaker: { failures: 3, coolDown: '500ms' } }],

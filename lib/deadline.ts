@@ -57,13 +57,19 @@ export class DeadlineQueue {
     }
   }
 
+  // Ref'd on purpose: a store whose promise holds no handle of its own must still see its calls
+  // fail open. The timer runs only while deadlines are pending.
   #arm(ms: number): void {
     this.#timer = setTimeout(this.#check, Math.max(1, Math.ceil(ms)));
-    // A pending store operation is kept alive by its own socket; this timer must not keep an idle process.
-    this.#timer.unref();
   }
 
+  // After the event loop was blocked, timers run before the poll phase reads replies that already
+  // arrived; expiring then would time out a healthy store. The check phase comes after poll.
   readonly #check = (): void => {
+    setImmediate(this.#expireDue);
+  };
+
+  readonly #expireDue = (): void => {
     this.#timer = undefined;
     const now = performance.now();
     const items = this.#items;
@@ -82,7 +88,8 @@ export class DeadlineQueue {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const next = items[this.#head];
-    if (next !== undefined) this.#arm(next.expiresAt - now);
+    // expire() ran callers' code synchronously: measure from now, not from the start of the check.
+    if (next !== undefined) this.#arm(next.expiresAt - performance.now());
   };
 }
 

@@ -9,6 +9,8 @@
  *   without it.
  * - `E_CIRCUIT_OPEN`: the store failed repeatedly, so this call skipped it during the cool-down.
  * - `E_WRITE_REFUSED`: the store answered but refused the write (`OOM`, `READONLY`, `MISCONF`).
+ * - `E_COMMAND_ERROR`: the store answered a command with another error (say, `ERR` from a proxy that
+ *   lacks a command); the store is up, so this does not count towards the circuit breaker.
  * - `E_NO_PERMISSION`: the Redis user lacks a command or key permission the cache needs (`NOPERM`);
  *   the message names it.
  * - `E_NOT_CONFIGURED`: a memoized function was called before any store was configured.
@@ -21,6 +23,7 @@ export type MemoizeErrorCode =
   | 'E_UNAVAILABLE'
   | 'E_CIRCUIT_OPEN'
   | 'E_WRITE_REFUSED'
+  | 'E_COMMAND_ERROR'
   | 'E_NO_PERMISSION'
   | 'E_NOT_CONFIGURED';
 
@@ -52,7 +55,13 @@ export class SerializationError extends MemoizeError {
 }
 
 /** Codes of a {@link StoreError}. */
-export type StoreErrorCode = 'E_TIMEOUT' | 'E_UNAVAILABLE' | 'E_CIRCUIT_OPEN' | 'E_WRITE_REFUSED' | 'E_NO_PERMISSION';
+export type StoreErrorCode =
+  | 'E_TIMEOUT'
+  | 'E_UNAVAILABLE'
+  | 'E_CIRCUIT_OPEN'
+  | 'E_WRITE_REFUSED'
+  | 'E_COMMAND_ERROR'
+  | 'E_NO_PERMISSION';
 
 /** The store (Redis) failed, was slow or unreachable, or refused a command. The original error is in `cause`. */
 export class StoreError extends MemoizeError {
@@ -63,6 +72,21 @@ export class StoreError extends MemoizeError {
 }
 
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/;
+// Error replies by which a server that answers says it cannot serve now: an outage all the same.
+const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+// A Redis error reply starts with its code in capitals ("WRONGTYPE Operation against..."); client-side
+// failures ("connect ECONNREFUSED", "The client is closed") do not.
+const ERROR_REPLY = /^[A-Z][A-Z_]+ /;
+const WRONG_TYPE = /^WRONGTYPE\b/;
+
+function messageOf(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/** Whether `cause` is the server's `WRONGTYPE` reply: the key holds a value of another Redis type. */
+export function isWrongType(cause: unknown): boolean {
+  return WRONG_TYPE.test(messageOf(cause));
+}
 const NO_PERMISSION = /^NOPERM\b/;
 const COMMAND_IN_NOPERM = /'([a-z|]+)' command/i;
 
@@ -80,7 +104,7 @@ function permissionAdvice(text: string): string {
 /** Wraps whatever a store threw into a {@link StoreError}, telling a refusal from an outage. */
 export function toStoreError(operation: string, cause: unknown): StoreError {
   if (cause instanceof StoreError) return cause;
-  const text = cause instanceof Error ? cause.message : String(cause);
+  const text = messageOf(cause);
   if (NO_PERMISSION.test(text)) {
     return new StoreError(
       'E_NO_PERMISSION',
@@ -90,6 +114,8 @@ export function toStoreError(operation: string, cause: unknown): StoreError {
       },
     );
   }
-  const code = REFUSAL.test(text) ? 'E_WRITE_REFUSED' : 'E_UNAVAILABLE';
+  let code: StoreErrorCode = 'E_UNAVAILABLE';
+  if (REFUSAL.test(text)) code = 'E_WRITE_REFUSED';
+  else if (ERROR_REPLY.test(text) && !NOT_SERVING.test(text)) code = 'E_COMMAND_ERROR';
   return new StoreError(code, `cache-memoize: store ${operation} failed: ${text}`, { cause });
 }

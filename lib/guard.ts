@@ -26,7 +26,8 @@ export class StoreGuard {
     readonly settings: GuardSettings,
   ) {
     this.#queue = Number.isFinite(settings.timeoutMs) ? deadlineQueue(settings.timeoutMs) : undefined;
-    this.#breaker = breakerOf(store);
+    // A RedisStore is health-tracked by its client, so stores made over one client share a breaker.
+    this.#breaker = breakerOf((store as { client?: object }).client ?? store);
   }
 
   /**
@@ -71,7 +72,7 @@ export class StoreGuard {
     this.#breaker.succeeded();
   }
 
-  /** The store failed with `cause`: wraps it and lets the breaker count outages (not refusals). */
+  /** The store failed with `cause`: wraps it and lets the breaker count outages (not answers). */
   failed(operation: string, cause: unknown): StoreError {
     const error = toStoreError(operation, cause);
     if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
@@ -116,9 +117,12 @@ export class StoreGuard {
     });
   }
 
-  /** A bound for each round trip of a multi-step operation (`deleteMatching`), without the breaker. */
-  bound(operation: string): <T>(roundTrip: Promise<T>) => Promise<T> {
-    return <T>(roundTrip: Promise<T>) => this.run(operation, () => roundTrip, true);
+  /**
+   * A bound for each round trip of a multi-step operation (`deleteMatching`), without the breaker. It
+   * takes the round trip as a function, so a step refused up front is never sent.
+   */
+  bound(operation: string): <T>(roundTrip: () => Promise<T>) => Promise<T> {
+    return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, true);
   }
 }
 

@@ -1,10 +1,17 @@
 import { performance } from 'node:perf_hooks';
 import type { Timed } from './deadline';
-import { type MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
+import { isWrongType, type MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
 import { type Flight, Flights } from './flight';
 import { StoreGuard } from './guard';
 import { entryKey, functionKeyPrefix } from './key';
-import type { CallEvent, ErrorEvent, Hooks, ResolvedOptions, StoreSettings } from './options';
+import {
+  applySettings,
+  type CallEvent,
+  type ErrorEvent,
+  type Hooks,
+  type ResolvedOptions,
+  type StoreSettings,
+} from './options';
 import { runHook, warnUnheard } from './report';
 import { decode, encode } from './serializer';
 import type { Begin, Store } from './stores/store';
@@ -107,7 +114,7 @@ export function createMemoized<A extends unknown[], R>(
     if (ownSettings === undefined) return base;
     if (base !== baseSettings || settings === undefined) {
       baseSettings = base;
-      settings = { ...base, ...ownSettings };
+      settings = applySettings(base, ownSettings);
     }
     return settings;
   }
@@ -309,6 +316,15 @@ export function createMemoized<A extends unknown[], R>(
   function onReadError(call: Call<A, R>, error: unknown): void {
     if (call.settled) return;
     call.settled = true;
+    if (isWrongType(error)) {
+      // Another program left a hash, list... at the key: garbage like any other, so replace it.
+      call.guard.answered();
+      const damaged = new SerializationError('E_DECODE', 'cache-memoize: the key holds another Redis type', {
+        cause: error,
+      });
+      call.resolve(holding(call, recover(call, damaged)));
+      return;
+    }
     call.resolve(withoutStore(call, call.guard.failed('read', error)));
   }
 

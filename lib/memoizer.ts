@@ -1,6 +1,7 @@
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import {
+  applySettings,
   DEFAULT_KEY_PREFIX,
   DEFAULT_STORE_SETTINGS,
   DEFAULT_TTL,
@@ -81,7 +82,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     if (options.ttl !== undefined) ttl = options.ttl;
     if (options.keyPrefix !== undefined) keyPrefix = options.keyPrefix;
     const changed = storeSettingsOf(options);
-    if (Object.keys(changed).length > 0) storeSettings = { ...storeSettings, ...changed };
+    if (Object.keys(changed).length > 0) storeSettings = applySettings(storeSettings, changed);
     const { onHit = hooks.onHit, onMiss = hooks.onMiss, onError = hooks.onError } = options;
     hooks = { onHit, onMiss, onError };
   }

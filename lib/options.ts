@@ -83,7 +83,9 @@ export interface MemoizerOptions extends Hooks {
   timeout?: number | DurationString;
   /**
    * After repeated store failures, skip the store for a cool-down instead of paying the deadline on
-   * every call; `false` turns it off. The circuit is per store, shared by every function using it.
+   * every call; `false` turns it off. The circuit belongs to the store (to the client, for Redis), so
+   * every function using that client shares it. A function that gives only some fields takes the
+   * others from its memoizer.
    * @default { failures: 5, coolDown: 1000 }
    */
   circuitBreaker?: CircuitBreakerOptions | false;
@@ -126,7 +128,7 @@ export interface ResolvedOptions {
   shouldCache: ((result: never, args: never) => boolean) | undefined;
   hooks: Hooks;
   /** The store settings this function sets itself; the memoizer's apply to the rest, at call time. */
-  storeSettings: Partial<StoreSettings> | undefined;
+  storeSettings: StoreSettingsPatch | undefined;
 }
 
 /** How store operations are bounded and what is stored; read at call time. */
@@ -141,6 +143,8 @@ export const DEFAULT_KEY_PREFIX = 'memo';
 const MAX_PREFIX_LENGTH = 200;
 // A token must outlive any computation that captured it; ten minutes covers all but pathological ones.
 const MIN_TOKEN_TTL_MS = 600_000;
+// Node's timers cannot wait longer (setTimeout turns anything above into 1 ms).
+const MAX_TIMER_MS = 2_147_483_647;
 const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86_400 };
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
@@ -204,10 +208,11 @@ export function msOption(value: unknown, option: string, allowInfinity: boolean)
     const match = DURATION.exec(value);
     if (match) ms = Math.round(Number(match[1]) * (UNITS[match[2]!] as number) * 1000 * 1000) / 1000;
   }
-  if (ms === undefined || Number.isNaN(ms) || ms <= 0 || (!allowInfinity && ms === Number.POSITIVE_INFINITY)) {
+  const infinite = ms === Number.POSITIVE_INFINITY;
+  if (ms === undefined || Number.isNaN(ms) || ms <= 0 || (infinite ? !allowInfinity : ms > MAX_TIMER_MS)) {
     throw new TypeError(
-      `cache-memoize: ${option} must be a positive number of milliseconds${allowInfinity ? ' (or Infinity)' : ''} ` +
-        `or a duration string such as '250ms', '2s'; got ${describe(value)}`,
+      `cache-memoize: ${option} must be a positive number of milliseconds up to ${MAX_TIMER_MS} (about 24.8 days)` +
+        `${allowInfinity ? ', or Infinity,' : ''} or a duration string such as '250ms', '2s'; got ${describe(value)}`,
     );
   }
   return ms;
@@ -226,15 +231,22 @@ function positiveInteger(value: unknown, option: string, allowInfinity: boolean)
   return value;
 }
 
+/** The store settings an options object gives: absent fields are inherited, `breaker: false` turns it off. */
+export interface StoreSettingsPatch {
+  timeoutMs?: number;
+  maxValueBytes?: number;
+  breaker?: false | Partial<BreakerSettings>;
+}
+
 /** The store settings an options object sets (validated); fields it leaves out are absent. */
-export function storeSettingsOf(options: MemoizerOptions): Partial<StoreSettings> {
-  const settings: { -readonly [K in keyof StoreSettings]?: StoreSettings[K] } = {};
-  if (options.timeout !== undefined) settings.timeoutMs = msOption(options.timeout, 'timeout', true);
+export function storeSettingsOf(options: MemoizerOptions): StoreSettingsPatch {
+  const patch: StoreSettingsPatch = {};
+  if (options.timeout !== undefined) patch.timeoutMs = msOption(options.timeout, 'timeout', true);
   if (options.maxValueBytes !== undefined) {
-    settings.maxValueBytes = positiveInteger(options.maxValueBytes, 'maxValueBytes', true);
+    patch.maxValueBytes = positiveInteger(options.maxValueBytes, 'maxValueBytes', true);
   }
   const breaker: unknown = options.circuitBreaker;
-  if (breaker === false) settings.breaker = undefined;
+  if (breaker === false) patch.breaker = false;
   else if (breaker !== undefined) {
     if (typeof breaker !== 'object' || breaker === null || Array.isArray(breaker)) {
       throw new TypeError(
@@ -243,14 +255,26 @@ export function storeSettingsOf(options: MemoizerOptions): Partial<StoreSettings
     }
     checkKnown(breaker, BREAKER_KEYS, 'circuitBreaker');
     const { failures, coolDown } = breaker as CircuitBreakerOptions;
-    const defaults = DEFAULT_STORE_SETTINGS.breaker as BreakerSettings;
-    settings.breaker = {
-      failures:
-        failures === undefined ? defaults.failures : positiveInteger(failures, 'circuitBreaker.failures', false),
-      coolDownMs: coolDown === undefined ? defaults.coolDownMs : msOption(coolDown, 'circuitBreaker.coolDown', false),
-    };
+    const fields: { -readonly [K in keyof BreakerSettings]?: BreakerSettings[K] } = {};
+    if (failures !== undefined) fields.failures = positiveInteger(failures, 'circuitBreaker.failures', false);
+    if (coolDown !== undefined) fields.coolDownMs = msOption(coolDown, 'circuitBreaker.coolDown', false);
+    patch.breaker = fields;
   }
-  return settings;
+  return patch;
+}
+
+/** `base` with `patch` applied; breaker fields a patch leaves out come from `base` (or the defaults). */
+export function applySettings(base: StoreSettings, patch: StoreSettingsPatch): StoreSettings {
+  let breaker = base.breaker;
+  if (patch.breaker === false) breaker = undefined;
+  else if (patch.breaker !== undefined) {
+    breaker = { ...(base.breaker ?? (DEFAULT_STORE_SETTINGS.breaker as BreakerSettings)), ...patch.breaker };
+  }
+  return {
+    timeoutMs: patch.timeoutMs ?? base.timeoutMs,
+    maxValueBytes: patch.maxValueBytes ?? base.maxValueBytes,
+    breaker,
+  };
 }
 
 function checkKnown(options: object, known: string[], where: string): void {

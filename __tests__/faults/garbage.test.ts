@@ -61,3 +61,22 @@ test.each([
     expect(found.polluted).toBeUndefined();
   },
 );
+
+test('a value of another Redis type at the key (a hash): a miss, reported as E_DECODE, replaced', async () => {
+  const codes: string[] = [];
+  let runs = 0;
+  const memoize = createMemoizer({ client, keyPrefix: uniquePrefix('wrongtype') });
+  const f = memoize(
+    async function article(id: number) {
+      runs++;
+      return { id };
+    },
+    { onError: ({ error }) => codes.push(error.code) },
+  );
+  await client.hSet(f.keyFor(1), 'field', 'value');
+  expect(await f(1)).toEqual({ id: 1 });
+  expect(codes).toEqual(['E_DECODE']);
+  expect(await client.type(f.keyFor(1))).toBe('string');
+  expect(await f(1)).toEqual({ id: 1 });
+  expect(runs).toBe(1);
+});

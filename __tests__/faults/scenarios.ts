@@ -66,7 +66,7 @@ export class PendingStore implements Store {
   rotate(key: string, tokenTtlMs: number) {
     return this.#track(this.inner.rotate(key, tokenTtlMs));
   }
-  deleteMatching(prefix: string, bound?: <T>(roundTrip: Promise<T>) => Promise<T>) {
+  deleteMatching(prefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>) {
     return this.#track(this.inner.deleteMatching(prefix, bound));
   }
   isReady(): boolean {

@@ -78,8 +78,8 @@ function text(reply: Reply): string {
   return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString() : String(reply);
 }
 
-function unbounded<T>(roundTrip: Promise<T>): Promise<T> {
-  return roundTrip;
+function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
+  return roundTrip();
 }
 
 /**
@@ -178,15 +178,16 @@ export class RedisStore implements Store {
   async deleteMatching(keyPrefix: string, bound = unbounded): Promise<number> {
     const options: ScanOptions = { MATCH: `${escapeGlob(keyPrefix)}*`, COUNT: this.#scanCount };
     const nodes = isCluster(this.client)
-      ? await bound(Promise.all(this.client.masters.map((m) => this.#clusterNode(m))))
+      ? await bound(() => Promise.all((this.client as ClusterLike).masters.map((m) => this.#clusterNode(m))))
       : [this.client as Scannable];
     let count = 0;
     for (const node of nodes) {
       const scan = node.scanIterator(options)[Symbol.asyncIterator]();
-      for (let step = await bound(scan.next()); step.done !== true; step = await bound(scan.next())) {
+      const next = () => scan.next();
+      for (let step = await bound(next); step.done !== true; step = await bound(next)) {
         const entries = new Set(step.value.map((key) => valueKeyOf(text(key))));
-        const removed = await bound(Promise.all([...entries].map((k) => this.#commands.unlink([k, tokenKeyOf(k)]))));
-        for (const n of removed) count += Number(n);
+        const unlinkAll = () => Promise.all([...entries].map((k) => this.#commands.unlink([k, tokenKeyOf(k)])));
+        for (const n of await bound(unlinkAll)) count += Number(n);
       }
     }
     return count;

@@ -35,10 +35,10 @@ export interface Store {
   rotate(valueKey: string, tokenTtlMs: number): Promise<string>;
   /**
    * Deletes every entry (value and token) whose key starts with `keyPrefix`; resolves how many keys.
-   * A store that needs several round trips passes each one through `bound`, which rejects it when it
-   * misses the caller's deadline.
+   * A store that needs several round trips runs each one through `bound`, which rejects when it
+   * misses the caller's deadline (or the store is known to be down, without running it).
    */
-  deleteMatching(keyPrefix: string, bound?: <T>(roundTrip: Promise<T>) => Promise<T>): Promise<number>;
+  deleteMatching(keyPrefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>): Promise<number>;
   /**
    * Optional: `false` when the store knows it cannot answer now (its client is not connected), so calls
    * skip it at once instead of waiting for a deadline or filling an offline queue.
