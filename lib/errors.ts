@@ -13,6 +13,8 @@
  *   lacks a command); the store is up, so this does not count towards the circuit breaker.
  * - `E_NO_PERMISSION`: the Redis user lacks a command or key permission the cache needs (`NOPERM`);
  *   the message names it.
+ * - `E_REFRESH_FAILED`: a background refresh (stale-while-revalidate, early refresh) threw; `cause` is
+ *   the function's error. Callers keep getting the stale value until it expires.
  * - `E_NOT_CONFIGURED`: a memoized function was called before any store was configured.
  */
 export type MemoizeErrorCode =
@@ -25,6 +27,7 @@ export type MemoizeErrorCode =
   | 'E_WRITE_REFUSED'
   | 'E_COMMAND_ERROR'
   | 'E_NO_PERMISSION'
+  | 'E_REFRESH_FAILED'
   | 'E_NOT_CONFIGURED';
 
 /**

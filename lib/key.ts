@@ -190,7 +190,25 @@ export function tokenKeyOf(valueKey: string): string {
   return valueKey + TOKEN_SUFFIX;
 }
 
-/** The value key an entry key (value or token) belongs to. */
+/** Suffix of the key that holds an entry's cross-process compute lock. */
+const LOCK_SUFFIX = ':l';
+/** Suffix of the key that marks a lock as waited for, so its release is announced. */
+const WAITERS_SUFFIX = ':w';
+
+const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX];
+
+/** The key of an entry's compute lock, in the entry's hash slot. */
+export function lockKeyOf(valueKey: string): string {
+  return valueKey + LOCK_SUFFIX;
+}
+
+/** The key that says someone waits for an entry's lock, in the entry's hash slot. */
+export function waitersKeyOf(valueKey: string): string {
+  return valueKey + WAITERS_SUFFIX;
+}
+
+/** The value key an entry key (value, token, lock or waiters mark) belongs to. */
 export function valueKeyOf(key: string): string {
-  return key.endsWith(TOKEN_SUFFIX) ? key.slice(0, -TOKEN_SUFFIX.length) : key;
+  for (const suffix of SIBLING_SUFFIXES) if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
+  return key;
 }

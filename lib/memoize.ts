@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Timed } from './deadline';
-import { isWrongType, type MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
+import { shouldRefreshEarly } from './early-refresh';
+import { isWrongType, MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
 import { type Flight, Flights } from './flight';
 import { StoreGuard } from './guard';
 import { entryKey, functionKeyPrefix } from './key';
+import { ComputeTimes, MIN_LOCK_TTL_MS, pollMs } from './lock';
 import {
   applySettings,
   type CallEvent,
@@ -13,8 +17,8 @@ import {
   type StoreSettings,
 } from './options';
 import { runHook, warnUnheard } from './report';
-import { decode, encode } from './serializer';
-import type { Begin, Store } from './stores/store';
+import { decode, encode, stamp } from './serializer';
+import type { Begin, LockRequest, Store } from './stores/store';
 
 /**
  * A memoized function: call it like the original (it always returns a promise), plus cache controls.
@@ -99,7 +103,12 @@ export function createMemoized<A extends unknown[], R>(
   options: ResolvedOptions,
   context: MemoizerContext,
 ): Memoized<A, R> {
-  const { ttlMs, tokenTtlMs, name, keyArgs, hooks } = options;
+  const { ttlMs, tokenTtlMs, name, keyArgs, hooks, earlyRefresh } = options;
+  // Entries carry their freshness only when something reads it: stale-while-revalidate or early refresh.
+  const timed = options.staleTtlMs > 0 || earlyRefresh !== undefined;
+  const storeTtlMs = ttlMs + options.staleTtlMs;
+  const computeTimes = new ComputeTimes();
+  const refreshing = new Set<string>();
   const shouldCache = options.shouldCache as ((result: R, args: A) => boolean) | undefined;
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
   const flights = new Flights<R>();
@@ -142,11 +151,12 @@ export function createMemoized<A extends unknown[], R>(
     return { key: info.key, name, args: info.args, durationMs: performance.now() - info.started };
   }
 
-  function emit(kind: 'onHit' | 'onMiss', info: CallInfo<A>): void {
+  function emit(kind: 'onHit' | 'onMiss', info: CallInfo<A>, stale = false): void {
     const outer = context.hooks()[kind];
     const inner = hooks[kind];
     if (outer === undefined && inner === undefined) return;
     const e = event(info);
+    if (stale) e.stale = true;
     runHook(outer, e);
     runHook(inner, e);
   }
@@ -213,52 +223,179 @@ export function createMemoized<A extends unknown[], R>(
     return undefined;
   }
 
-  async function save(call: Call<A, R>, token: string, result: R): Promise<void> {
-    if (shouldCache !== undefined && !shouldCache(result, call.args)) return;
-    const body = encodeForStore(call, result);
-    if (body === undefined) return;
+  /** The lock a miss asks for, or `undefined` when locking is off. */
+  function lockRequest(): LockRequest | undefined {
+    if (!options.lock) return undefined;
+    return { token: randomUUID(), ttlMs: options.lockTtlMs ?? computeTimes.lockTtlMs(MIN_LOCK_TTL_MS) };
+  }
+
+  /** Lets a lock go (and wakes its waiters) without making the caller wait for it. */
+  function releaseSoon(call: Call<A, R>, lockToken: string): void {
+    call.guard
+      .run('release', (s) => s.release?.(call.key, lockToken) ?? Promise.resolve(), true)
+      .catch((error: unknown) => storeFailure('release', error, call));
+  }
+
+  async function save(
+    call: Call<A, R>,
+    token: string,
+    result: R,
+    computeMs: number,
+    lockToken?: string,
+  ): Promise<void> {
+    let body = shouldCache === undefined || shouldCache(result, call.args) ? encodeForStore(call, result) : undefined;
+    if (body === undefined) {
+      if (lockToken !== undefined) releaseSoon(call, lockToken);
+      return;
+    }
+    if (timed) body = stamp(body, { freshUntil: Date.now() + ttlMs, computeMs });
+    const stored = body;
     let written: boolean;
     try {
-      written = await call.guard.run('write', (s) => s.set(call.key, token, body, ttlMs, tokenTtlMs), call.explicit);
+      written = await call.guard.run(
+        'write',
+        (s) => s.set(call.key, token, stored, storeTtlMs, tokenTtlMs, lockToken),
+        call.explicit,
+      );
     } catch (error) {
       storeFailure('write', error, call);
+      if (lockToken !== undefined) releaseSoon(call, lockToken);
       return;
     }
     if (!written) call.superseded = true;
   }
 
-  async function compute(call: Call<A, R>, token: string | undefined): Promise<R> {
-    const result = await fn(...call.args);
+  /** Runs the function; with a token, stores the result (and releases the lock, if held). */
+  async function compute(call: Call<A, R>, token: string | undefined, lockToken?: string): Promise<R> {
+    const started = performance.now();
+    let result: R;
+    try {
+      result = await fn(...call.args);
+    } catch (error) {
+      if (lockToken !== undefined) releaseSoon(call, lockToken);
+      throw error;
+    }
+    const computeMs = performance.now() - started;
+    computeTimes.observe(computeMs);
     emit('onMiss', call);
-    if (token !== undefined) await save(call, token, result);
+    if (token !== undefined) await save(call, token, result, computeMs, lockToken);
     return result;
   }
 
   /** A new token for the entry, deleting its value: for damaged bytes and for refresh(). */
-  async function rotate(call: Call<A, R>, operation: string): Promise<{ token?: string; failure?: StoreError }> {
+  async function rotate(
+    call: Call<A, R>,
+    operation: string,
+    lock?: LockRequest,
+  ): Promise<{ token?: string; failure?: StoreError }> {
     try {
-      return { token: await call.guard.run(operation, (s) => s.rotate(call.key, tokenTtlMs), call.explicit) };
+      return { token: await call.guard.run(operation, (s) => s.rotate(call.key, tokenTtlMs, lock), call.explicit) };
     } catch (error) {
       return { failure: storeFailure(operation, error, call) };
     }
   }
 
-  /** The miss path: take the entry's token (or a value that landed meanwhile), then compute. */
+  /** A value read from the store: a hit (stale ones trigger a background refresh), or damaged bytes. */
+  function found(call: Call<A, R>, stored: string): R | Promise<R> {
+    const decoded = decode(stored);
+    if (!decoded.ok) return recover(call, decoded.error);
+    let stale = false;
+    if (decoded.freshUntil !== undefined) {
+      const now = Date.now();
+      stale = now >= decoded.freshUntil;
+      if (
+        stale ||
+        (earlyRefresh !== undefined &&
+          shouldRefreshEarly(now, decoded.freshUntil, decoded.computeMs ?? 0, earlyRefresh.beta, earlyRefresh.random))
+      ) {
+        refreshInBackground(call);
+      }
+    }
+    emit('onHit', call, stale);
+    return decoded.value as R;
+  }
+
+  /** The miss path: take the entry's token and lock (or a value that landed meanwhile), then compute. */
   async function miss(call: Call<A, R>): Promise<R> {
-    let found: Begin;
+    const lock = lockRequest();
+    let begun: Begin;
     try {
-      found = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs));
+      begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, lock && { lock }));
     } catch (error) {
       storeFailure('begin', error, call);
       return compute(call, undefined);
     }
-    if (found.value === undefined) return compute(call, found.token);
-    const decoded = decode(found.value);
-    if (decoded.ok) {
-      emit('onHit', call);
-      return decoded.value as R;
+    if (begun.value !== undefined) return found(call, begun.value);
+    if (lock === undefined || begun.locked !== false) return compute(call, begun.token, lock?.token);
+    return awaitHolder(call, lock, begun.holder);
+  }
+
+  /**
+   * Another process holds the entry's lock: wait for its result instead of computing too. Woken when
+   * the release is announced (or every poll), it checks again: a value is a hit; a free lock is taken
+   * and this call computes (the holder crashed or gave up). Patience runs per holder, so it is only
+   * lost to one that kept the lock for `lockWait`; then this call computes without the lock.
+   */
+  async function awaitHolder(call: Call<A, R>, lock: LockRequest, firstHolder: string | undefined): Promise<R> {
+    const waitMs = options.lockWaitMs ?? lock.ttlMs;
+    const poll = pollMs(lock.ttlMs);
+    let holder = firstHolder;
+    let patienceEnds = performance.now() + waitMs;
+    for (;;) {
+      const remaining = patienceEnds - performance.now();
+      if (remaining > 0) {
+        const ms = Math.min(poll, remaining);
+        const store = call.guard.store;
+        await (store.waitFor === undefined ? sleep(ms) : store.waitFor(call.key, ms).promise);
+      }
+      let begun: Begin;
+      try {
+        begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, { lock }));
+      } catch (error) {
+        storeFailure('begin', error, call);
+        return compute(call, undefined);
+      }
+      if (begun.value !== undefined) return found(call, begun.value);
+      if (begun.locked !== false) return compute(call, begun.token, lock.token);
+      if (begun.holder !== holder) {
+        holder = begun.holder;
+        patienceEnds = performance.now() + waitMs;
+      } else if (performance.now() >= patienceEnds) {
+        return compute(call, begun.token);
+      }
     }
-    return recover(call, decoded.error);
+  }
+
+  /**
+   * Refreshes a stale or nearly expired entry after its caller got the value: once per key in this
+   * process, and once in the cluster when locking is on (a caller that finds the lock taken leaves
+   * it to the holder). A failure is reported; the stale value keeps being served until it expires.
+   */
+  function refreshInBackground(call: Call<A, R>): void {
+    if (refreshing.has(call.key)) return;
+    refreshing.add(call.key);
+    const background = newCall(call.key, call.args, call.guard, false);
+    backgroundRefresh(background)
+      .catch((error: unknown) =>
+        report(
+          new MemoizeError('E_REFRESH_FAILED', 'cache-memoize: background refresh failed', { cause: error }),
+          background,
+        ),
+      )
+      .finally(() => refreshing.delete(call.key));
+  }
+
+  async function backgroundRefresh(call: Call<A, R>): Promise<void> {
+    const lock = lockRequest();
+    let begun: Begin;
+    try {
+      begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, { lock, ignoreValue: true }));
+    } catch (error) {
+      storeFailure('begin', error, call);
+      return;
+    }
+    if (begun.value !== undefined || begun.locked === false) return;
+    await compute(call, begun.token, lock?.token);
   }
 
   /** Damaged or foreign bytes: report them, and let the fresh result replace them under a new token. */
@@ -278,16 +415,11 @@ export function createMemoized<A extends unknown[], R>(
 
   /** What the hit-path read found: a hit settles here, synchronously; anything else goes on. */
   function afterRead(call: Call<A, R>, stored: string | null | undefined): R | Promise<R> {
-    if (stored !== undefined && stored !== null) {
-      const decoded = decode(stored);
-      if (decoded.ok) {
-        flights.detach(call.key, call);
-        emit('onHit', call);
-        return decoded.value as R;
-      }
-      return holding(call, recover(call, decoded.error));
-    }
-    return holding(call, miss(call));
+    if (stored === undefined || stored === null) return holding(call, miss(call));
+    const result = found(call, stored);
+    if (result instanceof Promise) return holding(call, result);
+    flights.detach(call.key, call);
+    return result;
   }
 
   /** The read failed, timed out or was skipped: run the function without the store. */
@@ -402,10 +534,12 @@ export function createMemoized<A extends unknown[], R>(
     const call = newCall(key, args, guardOf(), true);
     let failure: StoreError | undefined;
     // Callers joining this flight get the fresh value even if the invalidation failed.
+    // Like a miss, it holds the entry's lock, so other processes wait for this result.
+    const lock = lockRequest();
     const work = (async () => {
-      const rotated = await rotate(call, 'refresh');
+      const rotated = await rotate(call, 'refresh', lock);
       failure = rotated.failure;
-      return compute(call, rotated.token);
+      return compute(call, rotated.token, rotated.token === undefined ? undefined : lock?.token);
     })();
     call.promise = holding(call, work);
     flights.add(key, call);

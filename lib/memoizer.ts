@@ -2,6 +2,8 @@ import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import {
   applySettings,
+  CREATION_KEYS,
+  type CreationDefaults,
   DEFAULT_KEY_PREFIX,
   DEFAULT_STORE_SETTINGS,
   DEFAULT_TTL,
@@ -58,8 +60,7 @@ export interface Memoize {
  */
 export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let store: Store | undefined;
-  let ttl: Ttl = DEFAULT_TTL;
-  let keyPrefix = DEFAULT_KEY_PREFIX;
+  const creation: CreationDefaults = { ttl: DEFAULT_TTL, keyPrefix: DEFAULT_KEY_PREFIX };
   let hooks: Hooks = {};
   let storeSettings = DEFAULT_STORE_SETTINGS;
   const registry = new Map<string, unknown>();
@@ -79,8 +80,9 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   function configure(options: MemoizerOptions): void {
     const named = validateMemoizerOptions(options, 'configure()');
     if (named !== undefined) store = named;
-    if (options.ttl !== undefined) ttl = options.ttl;
-    if (options.keyPrefix !== undefined) keyPrefix = options.keyPrefix;
+    for (const key of CREATION_KEYS) {
+      if (options[key] !== undefined) (creation as unknown as Record<string, unknown>)[key] = options[key];
+    }
     const changed = storeSettingsOf(options);
     if (Object.keys(changed).length > 0) storeSettings = applySettings(storeSettings, changed);
     const { onHit = hooks.onHit, onMiss = hooks.onMiss, onError = hooks.onError } = options;
@@ -88,7 +90,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   }
 
   const memoize = (<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl) => {
-    const resolved = resolveOptions(fn, options, { ttl, keyPrefix });
+    const resolved = resolveOptions(fn, options, creation);
     const id = `${resolved.keyPrefix}:${resolved.name}`;
     const existing = registry.get(id);
     if (existing !== undefined && existing !== fn) {

@@ -20,6 +20,8 @@ export interface CallEvent {
   args: readonly unknown[];
   /** Milliseconds from the call to its result (a miss includes the function's own time). */
   durationMs: number;
+  /** `onHit` only: the value was past its `ttl` (stale-while-revalidate); a refresh was triggered. */
+  stale?: boolean;
 }
 
 /** What `onError` learns: the call, and the failure it recovered from. */
@@ -58,6 +60,20 @@ export interface CircuitBreakerOptions {
   coolDown?: number | DurationString;
 }
 
+/** Probabilistic early refresh (XFetch: Vattani, Chierichetti, Lowenstein, VLDB 2015). */
+export interface EarlyRefreshOptions {
+  /**
+   * Eagerness: above 1 refreshes earlier, below 1 later.
+   * @default 1
+   */
+  beta?: number;
+  /**
+   * The random source, uniform in [0, 1); inject one to make tests deterministic.
+   * @default Math.random
+   */
+  random?: () => number;
+}
+
 /** Options shared by {@link configure}, {@link createMemoizer} and every memoized function. */
 export interface MemoizerOptions extends Hooks {
   /**
@@ -89,6 +105,40 @@ export interface MemoizerOptions extends Hooks {
    * @default { failures: 5, coolDown: 1000 }
    */
   circuitBreaker?: CircuitBreakerOptions | false;
+  /**
+   * Cross-process single-flight. On a miss, one caller in the whole cluster takes the entry's lock
+   * (`SET NX PX`) and computes; the others wait for its result (woken by pub/sub, polling as a
+   * fallback) instead of computing too. `false`: every process that misses computes.
+   * @default true
+   */
+  lock?: boolean;
+  /**
+   * How long a compute lock lives (milliseconds or a {@link DurationString}): a holder that crashed
+   * costs the waiters at most this. A holder still computing when it ends loses the lock (its write
+   * still obeys the generation token).
+   * @default twice the slowest recent computation of the function, at least 5 s
+   */
+  lockTtl?: number | DurationString;
+  /**
+   * How long a caller waits for one lock holder before computing itself (milliseconds or a
+   * {@link DurationString}). When it ends the caller takes the lock if it is free, or waits for the
+   * new holder if one took over.
+   * @default lockTtl
+   */
+  lockWait?: number | DurationString;
+  /**
+   * Stale-while-revalidate: an entry stays in the store for `ttl + staleTtl`; after `ttl` a call gets
+   * the stale value at once and triggers one background refresh, cluster-wide (under the lock).
+   * Seconds or a {@link DurationString}; `0` turns it off. Freshness uses the writer's clock.
+   * @default 0
+   */
+  staleTtl?: Ttl;
+  /**
+   * Probabilistic early refresh: a hit close to expiry may trigger one background refresh, more
+   * likely the nearer the expiry and the slower the function. `true` or {@link EarlyRefreshOptions}.
+   * @default false
+   */
+  earlyRefresh?: boolean | EarlyRefreshOptions;
   /**
    * Largest encoded result that is stored, in bytes (UTF-8). A larger result is returned, not stored,
    * and reported as `E_TOO_LARGE`.
@@ -129,7 +179,30 @@ export interface ResolvedOptions {
   hooks: Hooks;
   /** The store settings this function sets itself; the memoizer's apply to the rest, at call time. */
   storeSettings: StoreSettingsPatch | undefined;
+  /** Whether misses take the cross-process lock. */
+  lock: boolean;
+  /** `undefined`: derived from observed compute times. */
+  lockTtlMs: number | undefined;
+  /** `undefined`: the lock's ttl. */
+  lockWaitMs: number | undefined;
+  /** `0`: stale-while-revalidate off. */
+  staleTtlMs: number;
+  earlyRefresh: { beta: number; random: () => number } | undefined;
 }
+
+/** Defaults a memoizer applies when `memoize()` is called (see {@link Memoize.configure}). */
+export interface CreationDefaults {
+  ttl: Ttl;
+  keyPrefix: string;
+  lock?: boolean;
+  lockTtl?: number | DurationString;
+  lockWait?: number | DurationString;
+  staleTtl?: Ttl;
+  earlyRefresh?: boolean | EarlyRefreshOptions;
+}
+
+/** The options read when `memoize()` is called, rather than at call time. */
+export const CREATION_KEYS = ['ttl', 'keyPrefix', 'lock', 'lockTtl', 'lockWait', 'staleTtl', 'earlyRefresh'] as const;
 
 /** How store operations are bounded and what is stored; read at call time. */
 export interface StoreSettings extends GuardSettings {
@@ -162,11 +235,17 @@ const MEMOIZER_KEYS = [
   'timeout',
   'circuitBreaker',
   'maxValueBytes',
+  'lock',
+  'lockTtl',
+  'lockWait',
+  'staleTtl',
+  'earlyRefresh',
   'onHit',
   'onMiss',
   'onError',
 ];
 const BREAKER_KEYS = ['failures', 'coolDown'];
+const EARLY_REFRESH_KEYS = ['beta', 'random'];
 const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
 
 function describe(value: unknown): string {
@@ -229,6 +308,29 @@ function positiveInteger(value: unknown, option: string, allowInfinity: boolean)
     );
   }
   return value;
+}
+
+function staleTtlToMs(value: unknown): number {
+  return value === 0 ? 0 : ttlToMs(value, 'staleTtl (or 0 for off)');
+}
+
+function earlyRefreshOf(value: unknown): ResolvedOptions['earlyRefresh'] {
+  if (value === false) return undefined;
+  if (value === true) return { beta: 1, random: Math.random };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`cache-memoize: earlyRefresh must be true, false or { beta, random }; got ${describe(value)}`);
+  }
+  checkKnown(value, EARLY_REFRESH_KEYS, 'earlyRefresh');
+  const { beta = 1, random = Math.random } = value as EarlyRefreshOptions;
+  if (typeof beta !== 'number' || !Number.isFinite(beta) || beta <= 0) {
+    throw new TypeError(`cache-memoize: earlyRefresh.beta must be a positive finite number; got ${describe(beta)}`);
+  }
+  if (typeof random !== 'function') {
+    throw new TypeError(
+      `cache-memoize: earlyRefresh.random must be a function returning [0, 1); got ${describe(random)}`,
+    );
+  }
+  return { beta, random };
 }
 
 /** The store settings an options object gives: absent fields are inherited, `breaker: false` turns it off. */
@@ -317,6 +419,13 @@ export function validateMemoizerOptions(options: unknown, where: string, known =
   }
   for (const hook of ['onHit', 'onMiss', 'onError']) checkFunction(o, hook);
   storeSettingsOf(o);
+  if (o.lock !== undefined && typeof o.lock !== 'boolean') {
+    throw new TypeError(`cache-memoize: lock must be true or false; got ${describe(o.lock)}`);
+  }
+  if (o.lockTtl !== undefined) msOption(o.lockTtl, 'lockTtl', false);
+  if (o.lockWait !== undefined) msOption(o.lockWait, 'lockWait', false);
+  if (o.staleTtl !== undefined) staleTtlToMs(o.staleTtl);
+  if (o.earlyRefresh !== undefined) earlyRefreshOf(o.earlyRefresh);
   if (o.store !== undefined && o.client !== undefined) {
     throw new TypeError('cache-memoize: give either store or client, not both');
   }
@@ -336,11 +445,7 @@ export function validateMemoizerOptions(options: unknown, where: string, known =
  * Validates one function's options (or the ttl shorthand) and applies the memoizer's defaults.
  * @throws TypeError naming the option and what it must be.
  */
-export function resolveOptions(
-  fn: unknown,
-  options: unknown,
-  defaults: { ttl: Ttl; keyPrefix: string },
-): ResolvedOptions {
+export function resolveOptions(fn: unknown, options: unknown, defaults: CreationDefaults): ResolvedOptions {
   if (typeof fn !== 'function') throw new TypeError(`cache-memoize: memoize() needs a function, got ${describe(fn)}`);
   const o: Record<string, unknown> =
     typeof options === 'number' || typeof options === 'string'
@@ -356,9 +461,20 @@ export function resolveOptions(
   );
   const ttlMs = ttlToMs(o.ttl ?? defaults.ttl);
   const own = storeSettingsOf(o);
+  const staleTtlMs = staleTtlToMs(o.staleTtl ?? defaults.staleTtl ?? 0);
+  if (staleTtlMs > 0 && ttlMs === Number.POSITIVE_INFINITY) {
+    throw new TypeError('cache-memoize: staleTtl needs a finite ttl (with ttl Infinity nothing ever goes stale)');
+  }
+  const lockTtl = o.lockTtl ?? defaults.lockTtl;
+  const lockWait = o.lockWait ?? defaults.lockWait;
   return {
     ttlMs,
-    tokenTtlMs: Math.max(ttlMs, MIN_TOKEN_TTL_MS),
+    tokenTtlMs: Math.max(ttlMs + staleTtlMs, MIN_TOKEN_TTL_MS),
+    lock: (o.lock ?? defaults.lock ?? true) as boolean,
+    lockTtlMs: lockTtl === undefined ? undefined : msOption(lockTtl, 'lockTtl', false),
+    lockWaitMs: lockWait === undefined ? undefined : msOption(lockWait, 'lockWait', false),
+    staleTtlMs,
+    earlyRefresh: earlyRefreshOf(o.earlyRefresh ?? defaults.earlyRefresh ?? false),
     keyPrefix: (o.keyPrefix as string | undefined) ?? defaults.keyPrefix,
     name,
     store,

@@ -231,7 +231,42 @@ function reviveTag(parts: unknown[]): unknown {
 }
 
 /** Result of {@link decode}: a decoded value, or why the stored text is not one. */
-export type Decoded = { ok: true; value: unknown } | { ok: false; error: SerializationError };
+export type Decoded =
+  | { ok: true; value: unknown; freshUntil?: number; computeMs?: number }
+  | { ok: false; error: SerializationError };
+
+/** When a timed entry stops being fresh, and how long its value took to compute. */
+export interface Freshness {
+  /** Epoch milliseconds (the writer's clock) after which the value is stale. */
+  freshUntil: number;
+  /** How long the function took, in milliseconds (for early refresh). */
+  computeMs: number;
+}
+
+const TIMED = 'cm1X'; // `cm1X<freshUntil>,<computeMs>:` in base 36, then a PLAIN or TAGGED envelope
+
+/** Wraps an encoded value with its freshness, for stale-while-revalidate and early refresh. */
+export function stamp(encoded: string, freshness: Freshness): string {
+  const { freshUntil, computeMs } = freshness;
+  return `${TIMED}${Math.round(freshUntil).toString(36)},${Math.max(0, Math.round(computeMs)).toString(36)}:${encoded}`;
+}
+
+function decodeTimed(text: string): Decoded {
+  const colon = text.indexOf(':', HEADER_LENGTH);
+  const comma = text.indexOf(',', HEADER_LENGTH);
+  const freshUntil = Number.parseInt(text.slice(HEADER_LENGTH, comma), 36);
+  const computeMs = Number.parseInt(text.slice(comma + 1, colon), 36);
+  const inner = text.slice(colon + 1);
+  if (colon < 0 || comma < 0 || comma > colon || Number.isNaN(freshUntil) || Number.isNaN(computeMs)) {
+    return { ok: false, error: new SerializationError('E_DECODE', 'cache-memoize: damaged timed envelope') };
+  }
+  const header = inner.slice(0, HEADER_LENGTH);
+  if (header !== PLAIN && header !== TAGGED) {
+    return { ok: false, error: new SerializationError('E_DECODE', 'cache-memoize: damaged timed envelope') };
+  }
+  const decoded = decode(inner);
+  return decoded.ok ? { ok: true, value: decoded.value, freshUntil, computeMs } : decoded;
+}
 
 /**
  * Decodes an envelope written by {@link encode}. Never throws: foreign bytes, truncated envelopes,
@@ -243,6 +278,7 @@ export function decode(text: string): Decoded {
   try {
     if (header === PLAIN) return { ok: true, value: JSON.parse(text.slice(HEADER_LENGTH)) };
     if (header === TAGGED) return { ok: true, value: revive(JSON.parse(text.slice(HEADER_LENGTH))) };
+    if (header === TIMED) return decodeTimed(text);
   } catch (error) {
     return {
       ok: false,

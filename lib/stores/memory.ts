@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { tokenKeyOf, valueKeyOf } from '../key';
-import type { Begin, Store } from './store';
+import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
+import { Releases } from './releases';
+import type { Begin, BeginOptions, LockRequest, Store, Waiting } from './store';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -33,6 +34,7 @@ interface Slot {
  */
 export class MemoryStore implements Store {
   readonly #slots = new Map<string, Slot>();
+  readonly #releases = new Releases();
   readonly #maxKeys: number;
   readonly #now: () => number;
 
@@ -56,35 +58,71 @@ export class MemoryStore implements Store {
     return this.#read(valueKey) ?? null;
   }
 
-  async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {
-    const value = this.#read(valueKey);
-    if (value !== undefined) return { value };
+  async begin(valueKey: string, tokenTtlMs: number, options: BeginOptions = {}): Promise<Begin> {
+    const { lock, ignoreValue = false } = options;
+    if (!ignoreValue) {
+      const value = this.#read(valueKey);
+      if (value !== undefined) return { value };
+    }
     const tokenKey = tokenKeyOf(valueKey);
     let token = this.#read(tokenKey);
     if (token === undefined) {
       token = randomUUID();
       this.#write(tokenKey, token, tokenTtlMs);
     }
-    return { token };
+    if (lock === undefined) return { token };
+    const lockKey = lockKeyOf(valueKey);
+    const holder = this.#read(lockKey);
+    if (holder === undefined) {
+      this.#write(lockKey, lock.token, lock.ttlMs);
+      return { token, locked: true };
+    }
+    if (!ignoreValue) this.#write(waitersKeyOf(valueKey), '1', lock.ttlMs);
+    return { token, locked: false, holder };
   }
 
-  async set(valueKey: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean> {
+  async set(
+    valueKey: string,
+    token: string,
+    value: string,
+    ttlMs: number,
+    tokenTtlMs: number,
+    lockToken?: string,
+  ): Promise<boolean> {
     const tokenKey = tokenKeyOf(valueKey);
-    if (this.#read(tokenKey) !== token) return false;
-    this.#write(valueKey, value, ttlMs);
-    this.#write(tokenKey, token, tokenTtlMs);
-    return true;
+    const written = this.#read(tokenKey) === token;
+    if (written) {
+      this.#write(valueKey, value, ttlMs);
+      this.#write(tokenKey, token, tokenTtlMs);
+    }
+    if (lockToken !== undefined) this.#release(valueKey, lockToken);
+    return written;
+  }
+
+  async release(valueKey: string, lockToken: string): Promise<void> {
+    this.#release(valueKey, lockToken);
+  }
+
+  waitFor(valueKey: string, ms: number): Waiting {
+    return this.#releases.waitFor(valueKey, ms);
+  }
+
+  #release(valueKey: string, lockToken: string): void {
+    const lockKey = lockKeyOf(valueKey);
+    if (this.#read(lockKey) !== lockToken) return;
+    this.#slots.delete(lockKey);
+    if (this.#slots.delete(waitersKeyOf(valueKey))) this.#releases.announce(valueKey);
   }
 
   async delete(valueKey: string): Promise<void> {
-    this.#slots.delete(valueKey);
-    this.#slots.delete(tokenKeyOf(valueKey));
+    for (const key of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) this.#slots.delete(key);
   }
 
-  async rotate(valueKey: string, tokenTtlMs: number): Promise<string> {
+  async rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
     const token = randomUUID();
     this.#slots.delete(valueKey);
     this.#write(tokenKeyOf(valueKey), token, tokenTtlMs);
+    if (lock !== undefined) this.#write(lockKeyOf(valueKey), lock.token, lock.ttlMs);
     return token;
   }
 
@@ -93,7 +131,7 @@ export class MemoryStore implements Store {
     for (const key of [...this.#slots.keys()]) {
       if (!key.startsWith(keyPrefix)) continue;
       const valueKey = valueKeyOf(key);
-      for (const k of [valueKey, tokenKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
+      for (const k of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
     }
     return count;
   }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { tokenKeyOf, valueKeyOf } from '../key';
-import type { Begin, Store } from './store';
+import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
+import { RELEASE_CHANNEL, releasesOf } from './releases';
+import type { Begin, BeginOptions, LockRequest, Store, Waiting } from './store';
 
 type Reply = unknown;
 interface EvalOptions {
@@ -48,26 +49,57 @@ class Script {
   }
 }
 
+// Every script gets the entry's four keys, all in one hash slot: value, token, lock, waiters mark.
 // Lifetimes travel as strings; '0' means "no expiry" (PX must be a positive integer).
-const BEGIN = new Script(`
-local v = redis.call('GET', KEYS[1])
-if v then return {1, v} end
+const PRELUDE = `
+local function set_token(t, ttl)
+  if ttl == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ttl) end
+end
+local function release(lock_token, channel)
+  if lock_token ~= '' and redis.call('GET', KEYS[3]) == lock_token then
+    redis.call('DEL', KEYS[3])
+    if redis.call('DEL', KEYS[4]) == 1 then redis.call('PUBLISH', channel, KEYS[1]) end
+  end
+end
+`;
+
+// ARGV: new token, token ttl, lock token ('' = no lock), lock ttl, ignore value ('1'/'0')
+const BEGIN = new Script(`${PRELUDE}
+if ARGV[5] ~= '1' then
+  local v = redis.call('GET', KEYS[1])
+  if v then return {1, v} end
+end
 local t = redis.call('GET', KEYS[2])
 if not t then
   t = ARGV[1]
-  if ARGV[2] == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ARGV[2]) end
+  set_token(t, ARGV[2])
 end
-return {0, t}`);
+if ARGV[3] == '' then return {0, t, -1} end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
+if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
+return {0, t, 0, redis.call('GET', KEYS[3])}`);
 
-const SET_IF_TOKEN = new Script(`
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+// ARGV: token, value, ttl, token ttl, lock token ('' = none), channel
+const SET_IF_TOKEN = new Script(`${PRELUDE}
+local written = 0
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+  if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+  written = 1
+end
+release(ARGV[5], ARGV[6])
+return written`);
+
+// ARGV: lock token, channel
+const RELEASE = new Script(`${PRELUDE}
+release(ARGV[1], ARGV[2])
 return 1`);
 
-const ROTATE = new Script(`
+// ARGV: new token, token ttl, lock token ('' = none), lock ttl
+const ROTATE = new Script(`${PRELUDE}
 redis.call('DEL', KEYS[1])
-if ARGV[2] == '0' then redis.call('SET', KEYS[2], ARGV[1]) else redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end
+set_token(ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4]) end
 return 1`);
 
 function lifetime(ms: number): string {
@@ -76,6 +108,11 @@ function lifetime(ms: number): string {
 
 function text(reply: Reply): string {
   return typeof reply === 'string' ? reply : Buffer.isBuffer(reply) ? reply.toString() : String(reply);
+}
+
+/** What deleting an entry removes: its value, its token, and its lock (computations running are outdated). */
+function entryKeys(valueKey: string): string[] {
+  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)];
 }
 
 function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
@@ -115,7 +152,8 @@ export interface RedisStoreOptions {
 
 /**
  * The {@link Store} over a node-redis client, cluster or sentinel object that you created and own
- * (the store never connects, quits or adds listeners). A hit is one `GET`; a miss adds one script
+ * (the store never connects or quits it; it listens for its `'end'` to close the second connection
+ * that hears lock releases). A hit is one `GET`; a miss adds one script
  * call before computing and one for the conditional write. Every key of an entry shares a hash tag.
  *
  * @example
@@ -149,24 +187,70 @@ export class RedisStore implements Store {
     return this.#commands.get(valueKey) as Promise<string | null>;
   }
 
-  async begin(valueKey: string, tokenTtlMs: number): Promise<Begin> {
-    const reply = await this.#run(BEGIN, valueKey, [randomUUID(), lifetime(tokenTtlMs)]);
-    if (!Array.isArray(reply) || reply.length !== 2) throw new Error(`unexpected script reply ${String(reply)}`);
-    return Number(reply[0]) === 1 ? { value: text(reply[1]) } : { token: text(reply[1]) };
+  async begin(valueKey: string, tokenTtlMs: number, options: BeginOptions = {}): Promise<Begin> {
+    const { lock, ignoreValue = false } = options;
+    // Subscribe before anyone waits, so the first release is already heard.
+    if (lock !== undefined) releasesOf(this.client);
+    const reply = await this.#run(BEGIN, valueKey, [
+      randomUUID(),
+      lifetime(tokenTtlMs),
+      lock?.token ?? '',
+      lock === undefined ? '0' : lifetime(lock.ttlMs),
+      ignoreValue ? '1' : '0',
+    ]);
+    if (!Array.isArray(reply) || reply.length < 2) throw new Error(`unexpected script reply ${String(reply)}`);
+    if (Number(reply[0]) === 1) return { value: text(reply[1]) };
+    const locked = Number(reply[2]);
+    if (locked === -1) return { token: text(reply[1]) };
+    return locked === 1
+      ? { token: text(reply[1]), locked: true }
+      : { token: text(reply[1]), locked: false, holder: text(reply[3]) };
   }
 
-  async set(valueKey: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean> {
-    const reply = await this.#run(SET_IF_TOKEN, valueKey, [token, value, lifetime(ttlMs), lifetime(tokenTtlMs)]);
+  async set(
+    valueKey: string,
+    token: string,
+    value: string,
+    ttlMs: number,
+    tokenTtlMs: number,
+    lockToken = '',
+  ): Promise<boolean> {
+    const reply = await this.#run(SET_IF_TOKEN, valueKey, [
+      token,
+      value,
+      lifetime(ttlMs),
+      lifetime(tokenTtlMs),
+      lockToken,
+      RELEASE_CHANNEL,
+    ]);
     return Number(reply) === 1;
   }
 
-  async delete(valueKey: string): Promise<void> {
-    await this.#commands.unlink([valueKey, tokenKeyOf(valueKey)]);
+  async release(valueKey: string, lockToken: string): Promise<void> {
+    await this.#run(RELEASE, valueKey, [lockToken, RELEASE_CHANNEL]);
   }
 
-  async rotate(valueKey: string, tokenTtlMs: number): Promise<string> {
+  /**
+   * Waits for an announced release of the entry's lock, at most `ms`. Announcements arrive on one
+   * second connection per client (see {@link releasesOf}); without it, the wait simply times out and
+   * callers poll.
+   */
+  waitFor(valueKey: string, ms: number): Waiting {
+    return releasesOf(this.client).waitFor(valueKey, ms);
+  }
+
+  async delete(valueKey: string): Promise<void> {
+    await this.#commands.unlink(entryKeys(valueKey));
+  }
+
+  async rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
     const token = randomUUID();
-    await this.#run(ROTATE, valueKey, [token, lifetime(tokenTtlMs)]);
+    await this.#run(ROTATE, valueKey, [
+      token,
+      lifetime(tokenTtlMs),
+      lock?.token ?? '',
+      lock === undefined ? '0' : lifetime(lock.ttlMs),
+    ]);
     return token;
   }
 
@@ -186,7 +270,7 @@ export class RedisStore implements Store {
       const next = () => scan.next();
       for (let step = await bound(next); step.done !== true; step = await bound(next)) {
         const entries = new Set(step.value.map((key) => valueKeyOf(text(key))));
-        const unlinkAll = () => Promise.all([...entries].map((k) => this.#commands.unlink([k, tokenKeyOf(k)])));
+        const unlinkAll = () => Promise.all([...entries].map((k) => this.#commands.unlink(entryKeys(k))));
         for (const n of await bound(unlinkAll)) count += Number(n);
       }
     }
@@ -203,7 +287,10 @@ export class RedisStore implements Store {
   }
 
   async #run(script: Script, valueKey: string, args: string[]): Promise<Reply> {
-    const options = { keys: [valueKey, tokenKeyOf(valueKey)], arguments: args };
+    const options = {
+      keys: [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), waitersKeyOf(valueKey)],
+      arguments: args,
+    };
     try {
       return await this.#commands.evalSha(script.sha1, options);
     } catch (error) {

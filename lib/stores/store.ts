@@ -1,5 +1,33 @@
-/** What {@link Store.begin} found: the value if one landed meanwhile, else the entry's generation token. */
-export type Begin = { value: string; token?: undefined } | { value?: undefined; token: string };
+/**
+ * What {@link Store.begin} found: the value if one landed meanwhile, else the entry's generation token
+ * and, when a lock was asked for, whether this caller got it (`undefined`: the store has no locks)
+ * and, if not, the token of the lock's holder.
+ */
+export type Begin =
+  | { value: string; token?: undefined; locked?: undefined; holder?: undefined }
+  | { value?: undefined; token: string; locked?: boolean; holder?: string };
+
+/** A cross-process compute lock to take: a unique token and how long the lock lives. */
+export interface LockRequest {
+  readonly token: string;
+  readonly ttlMs: number;
+}
+
+/** Options of {@link Store.begin}. */
+export interface BeginOptions {
+  /** Also try to take the entry's compute lock (`SET NX PX`); a caller that fails is marked as waiting. */
+  lock?: LockRequest;
+  /** Do not return an existing value: a background refresh of a stale or nearly expired entry. */
+  ignoreValue?: boolean;
+}
+
+/** A registered wait for an entry's lock release (see {@link Store.waitFor}). */
+export interface Waiting {
+  /** Resolves when the release was announced, the wait timed out, or the store lost its notifications. */
+  readonly promise: Promise<void>;
+  /** Stops waiting now (resolves the promise). */
+  cancel(): void;
+}
 
 /**
  * The contract every store implements ({@link RedisStore}, {@link MemoryStore}, or your own).
@@ -21,20 +49,40 @@ export interface Store {
   get(valueKey: string): Promise<string | null | undefined>;
   /**
    * Called on a miss before computing: atomically, the value if it exists now, otherwise the entry's
-   * token, created (and kept for `tokenTtlMs`) if there is none.
+   * token, created (and kept for `tokenTtlMs`) if there is none, and the outcome of the lock request.
+   * A store without locks ignores `options.lock` and leaves `locked` undefined.
    */
-  begin(valueKey: string, tokenTtlMs: number): Promise<Begin>;
+  begin(valueKey: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin>;
   /**
    * Writes `value` with lifetime `ttlMs` if the entry's token still equals `token`, and extends the
    * token's lifetime to `tokenTtlMs`. Resolves `true` if written, `false` if the token had changed.
+   * With `lockToken`, also releases that lock (only if it still holds that token) and announces the
+   * release to waiters, written or not.
    */
-  set(valueKey: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean>;
-  /** Deletes the value and the token in one atomic step. */
-  delete(valueKey: string): Promise<void>;
-  /** Deletes the value and replaces the token with a new one, atomically; resolves the new token. */
-  rotate(valueKey: string, tokenTtlMs: number): Promise<string>;
+  set(
+    valueKey: string,
+    token: string,
+    value: string,
+    ttlMs: number,
+    tokenTtlMs: number,
+    lockToken?: string,
+  ): Promise<boolean>;
+  /** Optional (stores with locks): releases the lock if it still holds `lockToken`, and announces it. */
+  release?(valueKey: string, lockToken: string): Promise<void>;
   /**
-   * Deletes every entry (value and token) whose key starts with `keyPrefix`; resolves how many keys.
+   * Optional (stores with locks): waits until a release of the entry's lock is announced, at most
+   * `ms`. Registers synchronously, so an announcement after this call returns is not missed.
+   */
+  waitFor?(valueKey: string, ms: number): Waiting;
+  /** Deletes the value, the token and the lock in one atomic step. */
+  delete(valueKey: string): Promise<void>;
+  /**
+   * Deletes the value and replaces the token with a new one, atomically; resolves the new token. With
+   * `lock`, also takes the entry's lock unconditionally (a refresh supersedes any computation running).
+   */
+  rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string>;
+  /**
+   * Deletes every entry (value, token, lock) whose key starts with `keyPrefix`; resolves how many keys.
    * A store that needs several round trips runs each one through `bound`, which rejects when it
    * misses the caller's deadline (or the store is known to be down, without running it).
    */
