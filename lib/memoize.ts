@@ -105,7 +105,8 @@ export function createMemoized<A extends unknown[], R>(
 ): Memoized<A, R> {
   const { ttlMs, tokenTtlMs, name, keyArgs, hooks, earlyRefresh } = options;
   // Entries carry their freshness only when something reads it: stale-while-revalidate or early refresh.
-  const timed = options.staleTtlMs > 0 || earlyRefresh !== undefined;
+  // An entry that never expires has no freshness to judge.
+  const timed = (options.staleTtlMs > 0 || earlyRefresh !== undefined) && Number.isFinite(ttlMs);
   const storeTtlMs = ttlMs + options.staleTtlMs;
   const computeTimes = new ComputeTimes();
   const refreshing = new Set<string>();

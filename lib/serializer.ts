@@ -251,11 +251,18 @@ export function stamp(encoded: string, freshness: Freshness): string {
   return `${TIMED}${Math.round(freshUntil).toString(36)},${Math.max(0, Math.round(computeMs)).toString(36)}:${encoded}`;
 }
 
+const BASE36 = /^[0-9a-z]{1,12}$/;
+
+// parseInt stops quietly at the first bad character; a damaged header must be a decode error instead.
+function base36(digits: string): number {
+  return BASE36.test(digits) ? Number.parseInt(digits, 36) : Number.NaN;
+}
+
 function decodeTimed(text: string): Decoded {
   const colon = text.indexOf(':', HEADER_LENGTH);
   const comma = text.indexOf(',', HEADER_LENGTH);
-  const freshUntil = Number.parseInt(text.slice(HEADER_LENGTH, comma), 36);
-  const computeMs = Number.parseInt(text.slice(comma + 1, colon), 36);
+  const freshUntil = base36(text.slice(HEADER_LENGTH, comma));
+  const computeMs = base36(text.slice(comma + 1, colon));
   const inner = text.slice(colon + 1);
   if (colon < 0 || comma < 0 || comma > colon || Number.isNaN(freshUntil) || Number.isNaN(computeMs)) {
     return { ok: false, error: new SerializationError('E_DECODE', 'cache-memoize: damaged timed envelope') };
