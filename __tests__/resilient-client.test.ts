@@ -32,7 +32,8 @@ test('returns at once with nothing listening, warns once per outage, connects wh
   const started = performance.now();
   const client = createResilientClient(`redis://127.0.0.1:${port}`);
   try {
-    expect(performance.now() - started).toBeLessThan(50);
+    // Connecting takes seconds while nothing listens; returning must not wait for it.
+    expect(performance.now() - started).toBeLessThan(250);
     expect(client.isReady).toBe(false);
     configure({ client }); // accepted as a client: the types line up
     await sleep(1500);

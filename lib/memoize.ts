@@ -237,6 +237,14 @@ export function createMemoized<A extends unknown[], R>(
       .catch((error: unknown) => storeFailure('release', error, call));
   }
 
+  /**
+   * A lock request whose answer was lost (timeout, dropped connection) may still have taken the lock
+   * when the store wakes up; nobody would compute under it, so release it (token-checked, harmless).
+   */
+  function abandon(call: Call<A, R>, lock: LockRequest | undefined): void {
+    if (lock !== undefined) releaseSoon(call, lock.token);
+  }
+
   async function save(
     call: Call<A, R>,
     token: string,
@@ -324,6 +332,7 @@ export function createMemoized<A extends unknown[], R>(
       begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, lock && { lock }));
     } catch (error) {
       storeFailure('begin', error, call);
+      abandon(call, lock);
       return compute(call, undefined);
     }
     if (begun.value !== undefined) return found(call, begun.value);
@@ -354,6 +363,7 @@ export function createMemoized<A extends unknown[], R>(
         begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, { lock }));
       } catch (error) {
         storeFailure('begin', error, call);
+        abandon(call, lock);
         return compute(call, undefined);
       }
       if (begun.value !== undefined) return found(call, begun.value);
@@ -393,6 +403,7 @@ export function createMemoized<A extends unknown[], R>(
       begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, { lock, ignoreValue: true }));
     } catch (error) {
       storeFailure('begin', error, call);
+      abandon(call, lock);
       return;
     }
     if (begun.value !== undefined || begun.locked === false) return;
@@ -540,6 +551,7 @@ export function createMemoized<A extends unknown[], R>(
     const work = (async () => {
       const rotated = await rotate(call, 'refresh', lock);
       failure = rotated.failure;
+      if (failure !== undefined) abandon(call, lock);
       return compute(call, rotated.token, rotated.token === undefined ? undefined : lock?.token);
     })();
     call.promise = holding(call, work);
