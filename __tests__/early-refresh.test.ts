@@ -8,8 +8,8 @@ import type { CallEvent, ErrorEvent } from '../lib/options';
 import { decode } from '../lib/serializer';
 import { MemoryStore } from '../lib/stores/memory';
 import type { Store } from '../lib/stores/store';
-import { connect, deferred, sleep, uniquePrefix } from './helpers/redis';
-import { bothStores } from './helpers/stores';
+import { connect, deferred, sleep, uniquePrefix, until } from './helpers/redis';
+import { bothStores, storedValue } from './helpers/stores';
 
 let client: RedisClientType;
 beforeAll(async () => {
@@ -144,21 +144,6 @@ function counted(firstMs: number) {
     return `${id}#${run}`;
   }
   return { state, report };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-async function storedValue(store: Store, key: string): Promise<unknown> {
-  const text = await store.get(key);
-  if (text === null || text === undefined) return undefined;
-  const decoded = decode(text);
-  return decoded.ok ? decoded.value : undefined;
 }
 
 const QUICK_MS = 250;

@@ -4,7 +4,7 @@ import { createMemoizer } from '../lib/memoizer';
 import type { ErrorEvent } from '../lib/options';
 import { encode } from '../lib/serializer';
 import { MemoryStore } from '../lib/stores/memory';
-import type { Begin, Store } from '../lib/stores/store';
+import { CountingStore } from './helpers/stores';
 
 /** Bytes the result takes in the store: what maxValueBytes limits. */
 const encodedBytes = (value: unknown) => Buffer.byteLength(encode(value));
@@ -201,29 +201,13 @@ describe('maxValueBytes', () => {
 // A store whose get never answers. This is the unit level: the never-answering store stands in for a
 // Redis that hangs or a network that drops packets. The tests against a real, faulted redis-server
 // live in __tests__/faults/.
-class HangingStore implements Store {
-  readonly calls = { get: 0, begin: 0, set: 0 };
-  readonly inner = new MemoryStore();
-  get(_key: string): Promise<string | null | undefined> {
+class HangingStore extends CountingStore {
+  constructor() {
+    super(new MemoryStore());
+  }
+  override get(_key: string): Promise<string | null | undefined> {
     this.calls.get++;
     return new Promise(() => {});
-  }
-  begin(key: string, tokenTtlMs: number): Promise<Begin> {
-    this.calls.begin++;
-    return this.inner.begin(key, tokenTtlMs);
-  }
-  set(key: string, token: string, value: string, ttlMs: number, tokenTtlMs: number): Promise<boolean> {
-    this.calls.set++;
-    return this.inner.set(key, token, value, ttlMs, tokenTtlMs);
-  }
-  delete(key: string): Promise<void> {
-    return this.inner.delete(key);
-  }
-  rotate(key: string, tokenTtlMs: number): Promise<string> {
-    return this.inner.rotate(key, tokenTtlMs);
-  }
-  deleteMatching(prefix: string): Promise<number> {
-    return this.inner.deleteMatching(prefix);
   }
 }
 

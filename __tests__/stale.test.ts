@@ -7,8 +7,8 @@ import { decode, encode, stamp } from '../lib/serializer';
 import { MemoryStore } from '../lib/stores/memory';
 import { RedisStore } from '../lib/stores/redis';
 import type { Store } from '../lib/stores/store';
-import { connect, deferred, sleep, uniquePrefix } from './helpers/redis';
-import { bothStores } from './helpers/stores';
+import { connect, deferred, sleep, uniquePrefix, until } from './helpers/redis';
+import { bothStores, storedValue } from './helpers/stores';
 
 let client: RedisClientType;
 let otherClient: RedisClientType;
@@ -43,22 +43,6 @@ function counted() {
     return `${id}#${run}`;
   }
   return { state, load };
-}
-
-async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** The value a store holds at `key`, decoded; `undefined` when there is none. */
-async function storedValue(store: Store, key: string): Promise<unknown> {
-  const text = await store.get(key);
-  if (text === null || text === undefined) return undefined;
-  const decoded = decode(text);
-  return decoded.ok ? decoded.value : undefined;
 }
 
 /** Whether `promise` is still pending after `ms`. */

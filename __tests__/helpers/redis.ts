@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from 'redis';
 
 /** The suite's Redis (spawned by global-setup, or REDIS_URL). */
@@ -35,4 +36,13 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
 /** Resolves after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Polls `check` every 10 ms until it holds; fails after `ms` naming `what`. */
+export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(10);
+  }
 }
