@@ -16,6 +16,9 @@
  * - `E_REFRESH_FAILED`: a background refresh (stale-while-revalidate, early refresh) threw; `cause` is
  *   the function's error. Callers keep getting the stale value until it expires.
  * - `E_NOT_CONFIGURED`: a memoized function was called before any store was configured.
+ * - `E_NO_TRACKING`: the `local` tier cannot hear changes from the store (a Redis Cluster client,
+ *   node-redis before 5.9, or a custom store without `tracking()`), so it is not used: every call
+ *   reads the store, as without `local`.
  */
 export type MemoizeErrorCode =
   | 'E_UNSERIALIZABLE'
@@ -28,7 +31,8 @@ export type MemoizeErrorCode =
   | 'E_COMMAND_ERROR'
   | 'E_NO_PERMISSION'
   | 'E_REFRESH_FAILED'
-  | 'E_NOT_CONFIGURED';
+  | 'E_NOT_CONFIGURED'
+  | 'E_NO_TRACKING';
 
 /**
  * Base class of every error the library reports or throws (argument mistakes are plain `TypeError`s).

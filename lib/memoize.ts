@@ -7,6 +7,7 @@ import { isWrongType, MemoizeError, SerializationError, type StoreError, toStore
 import { type Flight, Flights } from './flight';
 import { StoreGuard } from './guard';
 import { entryKey, functionKeyPrefix } from './key';
+import { LocalTier, MISSING } from './local-tier';
 import { ComputeTimes, MIN_LOCK_TTL_MS, pollMs } from './lock';
 import {
   applySettings,
@@ -82,6 +83,8 @@ interface Call<A, R> extends CallInfo<A>, Flight<R>, Timed {
   readonly guard: StoreGuard;
   /** `invalidate`/`refresh`: not held back by an open circuit. */
   readonly explicit: boolean;
+  /** The local tier's ticket for this call's store read; negative: its answer is not kept locally. */
+  ticket: number;
   expiresAt: number;
   resolve: (value: R | PromiseLike<R>) => void;
   reject: (error: unknown) => void;
@@ -104,15 +107,17 @@ export function createMemoized<A extends unknown[], R>(
   context: MemoizerContext,
 ): Memoized<A, R> {
   const { ttlMs, tokenTtlMs, name, keyArgs, hooks, earlyRefresh } = options;
-  // Entries carry their freshness only when something reads it: stale-while-revalidate or early refresh.
-  // An entry that never expires has no freshness to judge.
-  const timed = (options.staleTtlMs > 0 || earlyRefresh !== undefined) && Number.isFinite(ttlMs);
+  // Entries carry their freshness only when something reads it: stale-while-revalidate, early refresh,
+  // or a local tier (whose copies must not outlive the entry). An entry that never expires has none.
+  const timed =
+    (options.staleTtlMs > 0 || earlyRefresh !== undefined || options.local !== undefined) && Number.isFinite(ttlMs);
   const storeTtlMs = ttlMs + options.staleTtlMs;
   const computeTimes = new ComputeTimes();
   const refreshing = new Set<string>();
   const shouldCache = options.shouldCache as ((result: R, args: A) => boolean) | undefined;
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
   const flights = new Flights<R>();
+  const tier = options.local === undefined ? undefined : new LocalTier(functionPrefix, options.local);
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
   const ownSettings = options.storeSettings;
   let baseSettings: StoreSettings | undefined;
@@ -135,6 +140,16 @@ export function createMemoized<A extends unknown[], R>(
     const current = settingsOf();
     if (guard === undefined || guard.store !== store || guard.settings !== current) {
       guard = new StoreGuard(store, current);
+      if (tier !== undefined && !tier.attach(store)) {
+        report(
+          new MemoizeError(
+            'E_NO_TRACKING',
+            `cache-memoize: the local tier of ${name} is not used: its store does not report changes (a Redis ` +
+              'Cluster client, or a custom store without tracking()); every call reads the store',
+          ),
+          { key: functionPrefix, args: [] as unknown as A, started: performance.now() },
+        );
+      }
     }
     return guard;
   }
@@ -162,6 +177,19 @@ export function createMemoized<A extends unknown[], R>(
     runHook(inner, e);
   }
 
+  /** A local-tier hit: no store, no flight; the hooks still hear it. */
+  function localHit(key: string, args: A, value: R, started: number): Promise<R> {
+    const outer = context.hooks().onHit;
+    const inner = hooks.onHit;
+    if (outer !== undefined || inner !== undefined) {
+      const e = event({ key, args, started });
+      e.local = true;
+      runHook(outer, e);
+      runHook(inner, e);
+    }
+    return Promise.resolve(value);
+  }
+
   function report(error: MemoizeError, info: CallInfo<A>): void {
     const outer = context.hooks().onError;
     const inner = hooks.onError;
@@ -187,6 +215,7 @@ export function createMemoized<A extends unknown[], R>(
       args,
       guard: withGuard,
       explicit,
+      ticket: -1,
       started: performance.now(),
       promise: undefined as unknown as Promise<R>,
       superseded: false,
@@ -320,6 +349,8 @@ export function createMemoized<A extends unknown[], R>(
         refreshInBackground(call);
       }
     }
+    if (!stale && call.ticket >= 0)
+      (tier as LocalTier).keep(call.key, call.ticket, decoded.value, stored, decoded.freshUntil);
     emit('onHit', call, stale);
     return decoded.value as R;
   }
@@ -482,6 +513,7 @@ export function createMemoized<A extends unknown[], R>(
       return Promise.reject(error);
     }
     const call = newCall(key, args, current, false);
+    if (tier !== undefined) call.ticket = tier.ticket();
     const refusal = current.refusal('read', call.started, false);
     if (refusal !== undefined) {
       call.promise = withoutStore(call, refusal);
@@ -519,9 +551,15 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   const memoized = ((...args: A): Promise<R> => {
+    const started = tier === undefined ? 0 : performance.now();
     let key: string;
     try {
       key = keyFor(args);
+      // guardOf() notices a newly configured store, which empties the tier.
+      if (tier !== undefined && tier.size > 0 && guardOf() !== undefined) {
+        const value = tier.get(key);
+        if (value !== MISSING) return localHit(key, args, value as R, started);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
@@ -534,10 +572,14 @@ export function createMemoized<A extends unknown[], R>(
     const info = { key, args, started: performance.now() };
     const current = guardOf();
     flights.detach(key);
+    // Here at once, and again once the store answered: a read in flight meanwhile is not kept either.
+    tier?.forget(key);
     try {
       await current.run('invalidate', (s) => s.delete(key), true);
     } catch (error) {
       throw storeFailure('invalidate', error, info);
+    } finally {
+      tier?.forget(key);
     }
   };
 
@@ -548,11 +590,16 @@ export function createMemoized<A extends unknown[], R>(
     // Callers joining this flight get the fresh value even if the invalidation failed.
     // Like a miss, it holds the entry's lock, so other processes wait for this result.
     const lock = lockRequest();
+    tier?.forget(key);
     const work = (async () => {
-      const rotated = await rotate(call, 'refresh', lock);
-      failure = rotated.failure;
-      if (failure !== undefined) abandon(call, lock);
-      return compute(call, rotated.token, rotated.token === undefined ? undefined : lock?.token);
+      try {
+        const rotated = await rotate(call, 'refresh', lock);
+        failure = rotated.failure;
+        if (failure !== undefined) abandon(call, lock);
+        return await compute(call, rotated.token, rotated.token === undefined ? undefined : lock?.token);
+      } finally {
+        tier?.forget(key);
+      }
     })();
     call.promise = holding(call, work);
     flights.add(key, call);
@@ -565,12 +612,15 @@ export function createMemoized<A extends unknown[], R>(
     const info = { key: functionPrefix, args: [] as unknown as A, started: performance.now() };
     const current = guardOf();
     flights.detachAll();
+    tier?.clear();
     try {
       const refusal = current.refusal('invalidateAll', info.started, true);
       if (refusal !== undefined) throw refusal;
       await current.store.deleteMatching(functionPrefix + '{', current.bound('invalidateAll'));
     } catch (error) {
       throw storeFailure('invalidateAll', error, info);
+    } finally {
+      tier?.clear();
     }
   };
 

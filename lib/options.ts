@@ -1,6 +1,7 @@
 import type { BreakerSettings } from './breaker';
 import type { MemoizeError } from './errors';
 import type { GuardSettings } from './guard';
+import type { LocalSettings } from './local-tier';
 import { type RedisLike, RedisStore } from './stores/redis';
 import type { Store } from './stores/store';
 
@@ -22,6 +23,8 @@ export interface CallEvent {
   durationMs: number;
   /** `onHit` only: the value was past its `ttl` (stale-while-revalidate); a refresh was triggered. */
   stale?: boolean;
+  /** `onHit` only: the value came from the in-process `local` tier, without a store round trip. */
+  local?: boolean;
 }
 
 /** What `onError` learns: the call, and the failure it recovered from. */
@@ -72,6 +75,21 @@ export interface EarlyRefreshOptions {
    * @default Math.random
    */
   random?: () => number;
+}
+
+/** The in-process tier in front of the store (see {@link MemoizerOptions.local}). */
+export interface LocalOptions {
+  /**
+   * Most values kept per function; the least recently used go first.
+   * @default 1000
+   */
+  maxEntries?: number;
+  /**
+   * Longest a value stays in the tier (seconds or a {@link DurationString}). A value never outlives
+   * its entry's `ttl` either: the tier knows when the entry was written.
+   * @default the function's ttl
+   */
+  ttl?: Ttl;
 }
 
 /** Options shared by {@link configure}, {@link createMemoizer} and every memoized function. */
@@ -145,6 +163,25 @@ export interface MemoizerOptions extends Hooks {
    * @default 8388608 (8 MiB)
    */
   maxValueBytes?: number;
+  /**
+   * An in-process tier of decoded values in front of the store: a hit costs a map lookup instead of
+   * a round trip. Redis keeps every process's tier consistent: each client gets one more connection
+   * with client tracking in broadcast mode, and any change of an entry (`invalidate`, `refresh`,
+   * `invalidateAll`, a new value, expiry) in any process evicts it everywhere, typically within a
+   * millisecond. While that connection is down the tier is emptied and bypassed. Needs node-redis
+   * 5.9 or later and a plain client (not a cluster); otherwise it is reported as `E_NO_TRACKING`
+   * and unused. Values are shared by reference between callers: see `clone`.
+   * @default false
+   * @example `local: { maxEntries: 10_000, ttl: '1m' }`
+   */
+  local?: boolean | LocalOptions;
+  /**
+   * With `local`: give every caller its own copy, decoded from the stored bytes (as a store hit
+   * does), so a caller that mutates its result cannot change what others get. Without it, callers
+   * hitting the local tier share one object: treat results as read-only.
+   * @default false
+   */
+  clone?: boolean;
 }
 
 /** Options of one memoized function. */
@@ -188,6 +225,8 @@ export interface ResolvedOptions {
   /** `0`: stale-while-revalidate off. */
   staleTtlMs: number;
   earlyRefresh: { beta: number; random: () => number } | undefined;
+  /** `undefined`: no local tier. */
+  local: LocalSettings | undefined;
 }
 
 /** Defaults a memoizer applies when `memoize()` is called (see {@link Memoize.configure}). */
@@ -199,10 +238,22 @@ export interface CreationDefaults {
   lockWait?: number | DurationString;
   staleTtl?: Ttl;
   earlyRefresh?: boolean | EarlyRefreshOptions;
+  local?: boolean | LocalOptions;
+  clone?: boolean;
 }
 
 /** The options read when `memoize()` is called, rather than at call time. */
-export const CREATION_KEYS = ['ttl', 'keyPrefix', 'lock', 'lockTtl', 'lockWait', 'staleTtl', 'earlyRefresh'] as const;
+export const CREATION_KEYS = [
+  'ttl',
+  'keyPrefix',
+  'lock',
+  'lockTtl',
+  'lockWait',
+  'staleTtl',
+  'earlyRefresh',
+  'local',
+  'clone',
+] as const;
 
 /** How store operations are bounded and what is stored; read at call time. */
 export interface StoreSettings extends GuardSettings {
@@ -240,12 +291,16 @@ const MEMOIZER_KEYS = [
   'lockWait',
   'staleTtl',
   'earlyRefresh',
+  'local',
+  'clone',
   'onHit',
   'onMiss',
   'onError',
 ];
 const BREAKER_KEYS = ['failures', 'coolDown'];
 const EARLY_REFRESH_KEYS = ['beta', 'random'];
+const LOCAL_KEYS = ['maxEntries', 'ttl'];
+const DEFAULT_LOCAL_MAX_ENTRIES = 1000;
 const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
 
 function describe(value: unknown): string {
@@ -331,6 +386,22 @@ function earlyRefreshOf(value: unknown): ResolvedOptions['earlyRefresh'] {
     );
   }
   return { beta, random };
+}
+
+/** The validated `local` option: `undefined` when off; `ttlMs` undefined when it follows the ttl. */
+function localOf(value: unknown): { maxEntries: number; ttlMs: number | undefined } | undefined {
+  if (value === false) return undefined;
+  if (value === true) return { maxEntries: DEFAULT_LOCAL_MAX_ENTRIES, ttlMs: undefined };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(`cache-memoize: local must be true, false or { maxEntries, ttl }; got ${describe(value)}`);
+  }
+  checkKnown(value, LOCAL_KEYS, 'local');
+  const { maxEntries, ttl } = value as LocalOptions;
+  return {
+    maxEntries:
+      maxEntries === undefined ? DEFAULT_LOCAL_MAX_ENTRIES : positiveInteger(maxEntries, 'local.maxEntries', false),
+    ttlMs: ttl === undefined ? undefined : ttlToMs(ttl, 'local.ttl'),
+  };
 }
 
 /** The store settings an options object gives: absent fields are inherited, `breaker: false` turns it off. */
@@ -426,6 +497,10 @@ export function validateMemoizerOptions(options: unknown, where: string, known =
   if (o.lockWait !== undefined) msOption(o.lockWait, 'lockWait', false);
   if (o.staleTtl !== undefined) staleTtlToMs(o.staleTtl);
   if (o.earlyRefresh !== undefined) earlyRefreshOf(o.earlyRefresh);
+  if (o.local !== undefined) localOf(o.local);
+  if (o.clone !== undefined && typeof o.clone !== 'boolean') {
+    throw new TypeError(`cache-memoize: clone must be true or false; got ${describe(o.clone)}`);
+  }
   if (o.store !== undefined && o.client !== undefined) {
     throw new TypeError('cache-memoize: give either store or client, not both');
   }
@@ -467,6 +542,11 @@ export function resolveOptions(fn: unknown, options: unknown, defaults: Creation
   }
   const lockTtl = o.lockTtl ?? defaults.lockTtl;
   const lockWait = o.lockWait ?? defaults.lockWait;
+  const local = localOf(o.local ?? defaults.local ?? false);
+  const clone = (o.clone ?? defaults.clone ?? false) as boolean;
+  if (clone && local === undefined) {
+    throw new TypeError('cache-memoize: clone only applies to the local tier; set local too, or leave clone out');
+  }
   return {
     ttlMs,
     tokenTtlMs: Math.max(ttlMs + staleTtlMs, MIN_TOKEN_TTL_MS),
@@ -475,6 +555,7 @@ export function resolveOptions(fn: unknown, options: unknown, defaults: Creation
     lockWaitMs: lockWait === undefined ? undefined : msOption(lockWait, 'lockWait', false),
     staleTtlMs,
     earlyRefresh: earlyRefreshOf(o.earlyRefresh ?? defaults.earlyRefresh ?? false),
+    local: local && { maxEntries: local.maxEntries, ttlMs: local.ttlMs ?? ttlMs, clone },
     keyPrefix: (o.keyPrefix as string | undefined) ?? defaults.keyPrefix,
     name,
     store,

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
+import { ChangeFeed } from './change-feed';
 import { Releases } from './releases';
-import type { Begin, BeginOptions, LockRequest, Store, Waiting } from './store';
+import type { Begin, BeginOptions, LockRequest, Store, Tracking, Waiting } from './store';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,6 +36,11 @@ interface Slot {
 export class MemoryStore implements Store {
   readonly #slots = new Map<string, Slot>();
   readonly #releases = new Releases();
+  readonly #feed = new ChangeFeed();
+  readonly #tracking: Tracking = {
+    watch: (functionPrefix, listener) => this.#feed.add(functionPrefix, listener),
+    covers: () => true,
+  };
   readonly #maxKeys: number;
   readonly #now: () => number;
 
@@ -94,6 +100,7 @@ export class MemoryStore implements Store {
     if (written) {
       this.#write(valueKey, value, ttlMs);
       this.#write(tokenKey, token, tokenTtlMs);
+      this.#feed.changed(valueKey);
     }
     if (lockToken !== undefined) this.#release(valueKey, lockToken);
     return written;
@@ -116,11 +123,13 @@ export class MemoryStore implements Store {
 
   async delete(valueKey: string): Promise<void> {
     for (const key of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) this.#slots.delete(key);
+    this.#feed.changed(valueKey);
   }
 
   async rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
     const token = randomUUID();
     this.#slots.delete(valueKey);
+    this.#feed.changed(valueKey);
     this.#write(tokenKeyOf(valueKey), token, tokenTtlMs);
     if (lock !== undefined) this.#write(lockKeyOf(valueKey), lock.token, lock.ttlMs);
     return token;
@@ -132,8 +141,14 @@ export class MemoryStore implements Store {
       if (!key.startsWith(keyPrefix)) continue;
       const valueKey = valueKeyOf(key);
       for (const k of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
+      this.#feed.changed(valueKey);
     }
     return count;
+  }
+
+  /** Changes are delivered synchronously, in this process: a local tier over this store is always covered. */
+  tracking(): Tracking {
+    return this.#tracking;
   }
 
   /** Remaining lifetime of a key in ms (`-1`: no expiry, `-2`: absent), like Redis `PTTL`. */

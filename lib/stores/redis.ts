@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
 import { RELEASE_CHANNEL, releasesOf } from './releases';
-import type { Begin, BeginOptions, LockRequest, Store, Waiting } from './store';
+import { trackingOf } from './server-tracking';
+import type { Begin, BeginOptions, LockRequest, Store, Tracking, Waiting } from './store';
 
 type Reply = unknown;
 interface EvalOptions {
@@ -280,6 +281,14 @@ export class RedisStore implements Store {
   /** `false` while the client is not connected (node-redis `isReady`). */
   isReady(): boolean {
     return (this.client as { isReady?: unknown }).isReady !== false;
+  }
+
+  /**
+   * Redis client tracking on one extra RESP3 connection per client (see {@link trackingOf});
+   * `undefined` for a cluster.
+   */
+  tracking(): Tracking | undefined {
+    return trackingOf(this.client);
   }
 
   #clusterNode(master: unknown): Promise<Scannable> | Scannable {

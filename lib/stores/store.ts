@@ -92,4 +92,32 @@ export interface Store {
    * skip it at once instead of waiting for a deadline or filling an offline queue.
    */
   isReady?(): boolean;
+  /**
+   * Optional: change notifications for a local tier (the `local` option). Without them, or when it
+   * returns `undefined`, a local tier is never used and every call reads the store.
+   */
+  tracking?(): Tracking | undefined;
+}
+
+/**
+ * Told which entries changed: a value key, or `null` for "anything may have changed" (tracking
+ * stopped or started, or the store was flushed).
+ */
+export type ChangeListener = (valueKey: string | null) => void;
+
+/**
+ * Server-assisted invalidation for a local tier: the store reports every change of an entry, made by
+ * any process, for the function prefixes it was asked to watch.
+ */
+export interface Tracking {
+  /**
+   * Starts delivering changes of keys that start with `functionPrefix` to `listener`; resolves
+   * nothing, since delivery may start later (see {@link Tracking.covers}). Returns the way to stop.
+   */
+  watch(functionPrefix: string, listener: ChangeListener): () => void;
+  /**
+   * `true` while every change of keys under `functionPrefix` is being delivered. A listener is called
+   * with `null` whenever this turns either way, so a read begun before can be told apart.
+   */
+  covers(functionPrefix: string): boolean;
 }

@@ -1,0 +1,145 @@
+import { decode } from './serializer';
+import type { Store, Tracking } from './stores/store';
+
+/** Returned by {@link LocalTier.get} when the tier has no usable value. */
+export const MISSING: unique symbol = Symbol('cache-memoize.missing');
+
+/** How a local tier behaves (see the `local` and `clone` options). */
+export interface LocalSettings {
+  readonly maxEntries: number;
+  /** Longest a value stays, in ms; it also never outlives its entry's freshness in the store. */
+  readonly ttlMs: number;
+  /** Keep the stored bytes and decode a copy per hit, instead of sharing one decoded value. */
+  readonly clone: boolean;
+}
+
+interface Entry {
+  readonly value: unknown;
+  /** `clone`: the envelope, decoded anew for every hit. */
+  readonly body: string | undefined;
+  readonly expiresAt: number;
+  /** The tier's insertion count when the entry last moved to the young end. */
+  stamp: number;
+}
+
+// Keys changed recently, for the reads in flight; past this many, older reads are all refused instead.
+const MAX_REMEMBERED_CHANGES = 4096;
+
+/**
+ * One function's in-process tier of decoded values in front of its store, kept consistent by the
+ * store's change notifications ({@link Tracking}).
+ *
+ * The rule that keeps it from serving stale values: a value read from the store is kept only if the
+ * read began while the store's changes were being delivered, and no change of that key (and no
+ * "anything changed") arrived between the read's start and its answer. A change applied after the
+ * read was answered arrives later and evicts the value. Redis pushes changes on another connection
+ * than the reads, so the answer and the change can arrive in either order; both are covered.
+ *
+ * Recency is approximate: a hit moves its entry to the young end of the map only when it has aged
+ * past half the capacity, so most hits are a lookup and nothing more.
+ */
+export class LocalTier {
+  readonly #entries = new Map<string, Entry>();
+  readonly #changed = new Map<string, number>();
+  /** Counts changes heard; a read's ticket is its value when the read began. */
+  #clock = 0;
+  /** Reads whose ticket is below this began before an "anything changed" and are never kept. */
+  #floor = 0;
+  #inserted = 0;
+  #store: Store | undefined;
+  #tracking: Tracking | undefined;
+  #unwatch: (() => void) | undefined;
+
+  constructor(
+    readonly functionPrefix: string,
+    readonly settings: LocalSettings,
+  ) {}
+
+  /**
+   * Follows `store`'s changes from now on (a new store empties the tier). Returns `false` when the
+   * store offers no change notifications: then the tier stays empty.
+   */
+  attach(store: Store): boolean {
+    if (store === this.#store) return this.#tracking !== undefined;
+    this.#unwatch?.();
+    this.#unwatch = undefined;
+    this.#store = store;
+    this.#tracking = store.tracking?.();
+    this.#forgetAll();
+    if (this.#tracking === undefined) return false;
+    this.#unwatch = this.#tracking.watch(this.functionPrefix, (key) => {
+      if (key === null) this.#forgetAll();
+      else this.forget(key);
+    });
+    return true;
+  }
+
+  /** The value for `key`, or {@link MISSING}. */
+  get(key: string): unknown {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return MISSING;
+    if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= Date.now()) {
+      this.#entries.delete(key);
+      return MISSING;
+    }
+    if (this.#inserted - entry.stamp > this.settings.maxEntries >>> 1) {
+      this.#entries.delete(key);
+      entry.stamp = ++this.#inserted;
+      this.#entries.set(key, entry);
+    }
+    if (entry.body === undefined) return entry.value;
+    const decoded = decode(entry.body);
+    return decoded.ok ? decoded.value : MISSING;
+  }
+
+  /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */
+  ticket(): number {
+    return this.#tracking?.covers(this.functionPrefix) === true ? this.#clock : -1;
+  }
+
+  /**
+   * Keeps a value read from the store under `ticket`, unless something changed since: see the class
+   * comment. `body` is the stored envelope; `freshUntil` (writer's clock) caps the lifetime.
+   */
+  keep(key: string, ticket: number, value: unknown, body: string, freshUntil: number | undefined): void {
+    if (ticket < this.#floor || (this.#changed.get(key) ?? -1) > ticket) return;
+    const { ttlMs, maxEntries, clone } = this.settings;
+    let expiresAt = ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Date.now() + ttlMs;
+    if (freshUntil !== undefined && freshUntil < expiresAt) expiresAt = freshUntil;
+    this.#entries.delete(key);
+    this.#entries.set(key, {
+      value: clone ? undefined : value,
+      body: clone ? body : undefined,
+      expiresAt,
+      stamp: ++this.#inserted,
+    });
+    if (this.#entries.size > maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done !== true) this.#entries.delete(oldest.value);
+    }
+  }
+
+  /** `key` changed (here or anywhere): drop it, and refuse the answers of reads in flight for it. */
+  forget(key: string): void {
+    this.#entries.delete(key);
+    if (this.#changed.size >= MAX_REMEMBERED_CHANGES) this.#forgetAll();
+    else this.#changed.set(key, ++this.#clock);
+  }
+
+  /** Anything may have changed: drop every value, and refuse the answers of every read in flight. */
+  #forgetAll(): void {
+    this.#entries.clear();
+    this.#changed.clear();
+    this.#floor = ++this.#clock;
+  }
+
+  /** Empties the tier (this function's `invalidateAll`). */
+  clear(): void {
+    this.#forgetAll();
+  }
+
+  /** Number of values held; for tests and metrics. */
+  get size(): number {
+    return this.#entries.size;
+  }
+}

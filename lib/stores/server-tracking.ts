@@ -1,0 +1,206 @@
+import { MemoizeError } from '../errors';
+import { warnUnheard } from '../report';
+import { ChangeFeed } from './change-feed';
+import type { ChangeListener, Tracking } from './store';
+
+/** The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with `emitInvalidate`. */
+interface TrackingConnection {
+  readonly isReady?: boolean;
+  on(event: 'invalidate', listener: (key: Buffer | string | null) => void): unknown;
+  on(event: 'ready' | 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  unref?(): void;
+  connect(): Promise<unknown>;
+  sendCommand(args: string[]): Promise<unknown>;
+  destroy(): void;
+}
+
+/** What a client must offer to be tracked: node-redis `duplicate()` and its `'end'` event. */
+interface Trackable {
+  duplicate?(overrides: object): TrackingConnection;
+  once?(event: 'end', listener: () => void): unknown;
+}
+
+const UNSUPPORTED =
+  'cache-memoize: the local tier cannot hear changes from Redis (it needs node-redis 5.9 or later for ' +
+  "RESP3 'invalidate' events, and a Redis server 6 or later); calls read Redis instead";
+
+/** The flags of a `CLIENT TRACKINGINFO` reply, whatever type mapping the connection uses. */
+function trackingFlags(info: unknown): string[] {
+  let flags: unknown;
+  if (info instanceof Map) flags = info.get('flags');
+  else if (Array.isArray(info)) flags = info[info.findIndex((item) => String(item) === 'flags') + 1];
+  else if (typeof info === 'object' && info !== null) flags = (info as { flags?: unknown }).flags;
+  return Array.isArray(flags) ? flags.map(String) : [];
+}
+
+/**
+ * Redis client tracking in broadcast mode (`CLIENT TRACKING ON BCAST PREFIX ...`) on one RESP3
+ * connection of its own per client: Redis pushes the key of every write, delete, expiry or eviction
+ * under a watched function prefix, made by any client, in the order it applied them. Broadcast mode
+ * needs no reads on this connection, so the user's client stays as it is (RESP2 or 3).
+ *
+ * Changes are only trusted while the server has confirmed the prefix on the current connection; when
+ * the connection drops, every watcher is told "anything changed" and is not covered until tracking
+ * is set up again on the new connection.
+ */
+export class ServerTracking implements Tracking {
+  readonly #feed = new ChangeFeed();
+  readonly #connection: TrackingConnection;
+  /** Broadcast prefixes wanted; none is a prefix of another (Redis refuses overlaps). */
+  #wanted: string[] = [];
+  /** Broadcast prefixes the server confirmed on the current connection. */
+  #confirmed: string[] = [];
+  readonly #covered = new Set<string>();
+  /** Bumped whenever the connection drops or comes back: answers from an older session are ignored. */
+  #session = 0;
+  /** Tracking on a new connection is unchecked (and in the handshake's default mode) until set up. */
+  #fresh = true;
+  #syncing = false;
+  #closed = false;
+
+  constructor(connection: TrackingConnection) {
+    this.#connection = connection;
+    connection.on('invalidate', (key) => {
+      if (key === null) this.#feed.everything();
+      else this.#feed.changed(typeof key === 'string' ? key : key.toString());
+    });
+    connection.on('error', () => this.#down());
+    connection.on('end', () => this.#down());
+    connection.on('ready', () => {
+      this.#down();
+      this.#sync();
+    });
+  }
+
+  watch(functionPrefix: string, listener: ChangeListener): () => void {
+    const remove = this.#feed.add(functionPrefix, listener);
+    if (this.#wanted.some((p) => functionPrefix.startsWith(p))) this.#recompute();
+    else {
+      this.#wanted = [...this.#wanted.filter((p) => !p.startsWith(functionPrefix)), functionPrefix];
+      this.#sync();
+    }
+    return remove;
+  }
+
+  covers(functionPrefix: string): boolean {
+    return this.#covered.has(functionPrefix);
+  }
+
+  /** Stops tracking for good (the client ended). */
+  close(): void {
+    this.#closed = true;
+    this.#down();
+    this.#connection.destroy();
+  }
+
+  #down(): void {
+    this.#session++;
+    this.#fresh = true;
+    if (this.#confirmed.length > 0) {
+      this.#confirmed = [];
+      this.#recompute();
+    }
+  }
+
+  /** Brings the server's prefixes in line with the wanted ones, one step at a time. */
+  #sync(): void {
+    if (this.#syncing || this.#closed || this.#connection.isReady === false) return;
+    const session = this.#session;
+    this.#syncing = true;
+    this.#step(session)
+      .catch((error: unknown) => {
+        // The server answered with an error (ACL, an old Redis): nothing will make it work later.
+        if (session === this.#session && this.#connection.isReady !== false) this.#fail(error);
+      })
+      .finally(() => {
+        this.#syncing = false;
+        if (this.#fresh || this.#wanted.some((p) => !this.#confirmed.includes(p))) this.#sync();
+      });
+  }
+
+  async #step(session: number): Promise<void> {
+    const send = (args: string[]) => this.#connection.sendCommand(args);
+    if (this.#fresh) {
+      // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
+      const flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
+      if (session !== this.#session) return;
+      if (!flags.includes('on')) {
+        this.#fail(undefined);
+        return;
+      }
+      await send(['CLIENT', 'TRACKING', 'OFF']);
+      if (session !== this.#session) return;
+      this.#fresh = false;
+    }
+    const wanted = this.#wanted;
+    let add = wanted.filter((p) => !this.#confirmed.includes(p));
+    if (add.length === 0) return;
+    if (this.#confirmed.some((p) => !wanted.includes(p))) {
+      // A new prefix covers a confirmed one; Redis refuses overlapping prefixes, so start over.
+      this.#confirmed = [];
+      this.#recompute();
+      await send(['CLIENT', 'TRACKING', 'OFF']);
+      if (session !== this.#session) return;
+      add = wanted;
+    }
+    await send(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...add.flatMap((p) => ['PREFIX', p])]);
+    if (session !== this.#session) return;
+    this.#confirmed = [...this.#confirmed, ...add];
+    this.#recompute();
+  }
+
+  /** Recomputes which watched function prefixes are covered; those that changed either way hear `null`. */
+  #recompute(): void {
+    const flipped: string[] = [];
+    for (const prefix of this.#feed.prefixes()) {
+      const covered = this.#confirmed.some((p) => prefix.startsWith(p));
+      if (covered === this.#covered.has(prefix)) continue;
+      if (covered) this.#covered.add(prefix);
+      else this.#covered.delete(prefix);
+      flipped.push(prefix);
+    }
+    this.#feed.everything(flipped);
+  }
+
+  #fail(cause: unknown): void {
+    this.close();
+    warnUnheard(new MemoizeError('E_NO_TRACKING', UNSUPPORTED, { cause }));
+  }
+}
+
+const byClient = new WeakMap<object, ServerTracking | null>();
+
+/**
+ * The {@link ServerTracking} of `client`, created on first use; `undefined` for a client that cannot
+ * be tracked this way (a cluster, whose keys live on several servers, or an object without `duplicate`).
+ */
+export function trackingOf(client: object): Tracking | undefined {
+  let tracking = byClient.get(client);
+  if (tracking === undefined) {
+    tracking = startTracking(client);
+    byClient.set(client, tracking);
+  }
+  return tracking ?? undefined;
+}
+
+function startTracking(client: object): ServerTracking | null {
+  const trackable = client as Trackable;
+  if ('masters' in client || typeof trackable.duplicate !== 'function') return null;
+  let connection: TrackingConnection;
+  try {
+    // node-redis refuses emitInvalidate next to its own client-side cache, which this replaces.
+    connection = trackable.duplicate({ RESP: 3, emitInvalidate: true, clientSideCache: undefined });
+  } catch {
+    return null;
+  }
+  const tracking = new ServerTracking(connection);
+  connection.unref?.();
+  trackable.once?.('end', () => {
+    byClient.delete(client);
+    tracking.close();
+  });
+  // Failures arrive as 'error' events, and node-redis keeps reconnecting.
+  connection.connect().catch(() => {});
+  return tracking;
+}
