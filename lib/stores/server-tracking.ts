@@ -1,4 +1,4 @@
-import { MemoizeError } from '../errors';
+import { MemoizeError, toStoreError } from '../errors';
 import { warnUnheard } from '../report';
 import { ChangeFeed } from './change-feed';
 import type { ChangeListener, Tracking } from './store';
@@ -24,6 +24,8 @@ interface Trackable {
 const UNSUPPORTED =
   'cache-memoize: the local tier cannot hear changes from Redis (it needs node-redis 5.9 or later for ' +
   "RESP3 'invalidate' events, and a Redis server 6 or later); calls read Redis instead";
+
+const RETRY_MS = 1000;
 
 /** The flags of a `CLIENT TRACKINGINFO` reply, whatever type mapping the connection uses. */
 function trackingFlags(info: unknown): string[] {
@@ -108,14 +110,19 @@ export class ServerTracking implements Tracking {
     if (this.#syncing || this.#closed || this.#connection.isReady === false) return;
     const session = this.#session;
     this.#syncing = true;
+    let retry = true;
     this.#step(session)
       .catch((error: unknown) => {
-        // The server answered with an error (ACL, an old Redis): nothing will make it work later.
-        if (session === this.#session && this.#connection.isReady !== false) this.#fail(error);
+        const { code } = toStoreError('tracking', error);
+        // An error reply (ACL, a server without tracking) will not go away by itself.
+        if (code === 'E_COMMAND_ERROR' || code === 'E_NO_PERMISSION') this.#fail(error);
+        // A dropped connection comes back with 'ready'; anything else is retried after a pause.
+        else if (session === this.#session) setTimeout(() => this.#sync(), RETRY_MS).unref();
+        retry = false;
       })
       .finally(() => {
         this.#syncing = false;
-        if (this.#fresh || this.#wanted.some((p) => !this.#confirmed.includes(p))) this.#sync();
+        if (retry && (this.#fresh || this.#wanted.some((p) => !this.#confirmed.includes(p)))) this.#sync();
       });
   }
 
