@@ -2,7 +2,7 @@ import type { RedisClientType } from 'redis';
 import { decode } from '../../lib/serializer';
 import { MemoryStore } from '../../lib/stores/memory';
 import { RedisStore } from '../../lib/stores/redis';
-import type { Begin, BeginOptions, LockRequest, Store, Waiting } from '../../lib/stores/store';
+import type { Begin, BeginOptions, LockRequest, Store, Tracking, Waiting } from '../../lib/stores/store';
 
 /** Both real stores, for tests that must hold for each. The Redis one needs a connected client. */
 export function bothStores(client: () => RedisClientType): Array<[string, () => Store]> {
@@ -48,6 +48,9 @@ export class CountingStore implements Store {
   }
   isReady(): boolean {
     return this.inner.isReady?.() !== false;
+  }
+  tracking(): Tracking | undefined {
+    return this.inner.tracking?.();
   }
 }
 
