@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import { createClient } from 'redis';
 import { median } from './lib/measure';
 import { benchRedis } from './lib/redis-server';
+import { packageVersions } from './lib/versions';
 import { startWorkers, type Worker } from './stampede/pool';
 import { CONTENDERS, type ContenderId, executionsKey, WORK_MS } from './stampede/protocol';
 
@@ -62,18 +61,6 @@ function percentile(values: readonly number[], p: number): number {
 }
 
 const PACKAGES = ['redis', 'async-cache-dedupe', 'ioredis', 'cache-manager', 'keyv', '@keyv/redis', 'cacheable'];
-
-/** `name version` of each package the contenders use, as installed. */
-function versions(): string {
-  return PACKAGES.map((name) => {
-    try {
-      const file = join(__dirname, '..', 'node_modules', name, 'package.json');
-      return `${name} ${(JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version}`;
-    } catch {
-      return `${name} ?`;
-    }
-  }).join(', ');
-}
 
 async function runTrial(
   workers: Worker[],
@@ -151,7 +138,7 @@ async function main(): Promise<void> {
       '- latency: per call, measured in its worker; nearest-rank p50 and p99 over all W x C calls of a repeat ' +
         '(below 100 calls, p99 is the slowest)',
     );
-    console.log(`- packages: ${versions()}`);
+    console.log(`- packages: ${packageVersions(PACKAGES)}`);
     console.log();
 
     for (const contender of CONTENDERS) {

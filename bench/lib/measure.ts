@@ -90,26 +90,19 @@ export async function asyncRate(
   return (ops * 1000) / (performance.now() - start);
 }
 
-/**
- * Measures a baseline and a candidate in the same process, interleaved round by round. The order
- * alternates (B C, C B, B C, ...) so garbage or heat left by one contender is not always paid by
- * the other.
- */
-export async function compare(options: CompareOptions): Promise<Comparison> {
-  const { baseline, candidate, rounds, roundMs, warmupMs } = options;
-  await baseline(warmupMs);
-  await candidate(warmupMs);
-  const baselineRounds: number[] = [];
-  const candidateRounds: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) {
-      baselineRounds.push(await baseline(roundMs));
-      candidateRounds.push(await candidate(roundMs));
-    } else {
-      candidateRounds.push(await candidate(roundMs));
-      baselineRounds.push(await baseline(roundMs));
-    }
-  }
+/** Settings of {@link compareField}. */
+export interface FieldOptions {
+  baseline: Rate;
+  candidates: readonly Rate[];
+  /** Measured rounds per contender. */
+  rounds: number;
+  /** Length of one round of one contender. */
+  roundMs: number;
+  /** Unmeasured time per contender before the first round, so each is JIT-compiled. */
+  warmupMs: number;
+}
+
+function summarize(baselineRounds: number[], candidateRounds: number[]): Comparison {
   const pairRatios = candidateRounds.map((c, i) => c / (baselineRounds[i] ?? Number.NaN));
   const baselineMedian = median(baselineRounds);
   const candidateMedian = median(candidateRounds);
@@ -122,4 +115,34 @@ export async function compare(options: CompareOptions): Promise<Comparison> {
     pairRatioMin: Math.min(...pairRatios),
     pairRatioMax: Math.max(...pairRatios),
   };
+}
+
+/**
+ * Measures a baseline and several candidates in the same process, interleaved round by round: every
+ * round runs each contender once, starting one further along the list each round, so garbage or heat
+ * left by one contender is not always paid by the same next one. Resolves one {@link Comparison}
+ * per candidate, each against the baseline rounds of the same rounds.
+ */
+export async function compareField(options: FieldOptions): Promise<Comparison[]> {
+  const { baseline, candidates, rounds, roundMs, warmupMs } = options;
+  const contenders = [baseline, ...candidates];
+  for (const rate of contenders) await rate(warmupMs);
+  const measured = contenders.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let step = 0; step < contenders.length; step++) {
+      const index = (r + step) % contenders.length;
+      const rate = contenders[index];
+      if (rate !== undefined) measured[index]?.push(await rate(roundMs));
+    }
+  }
+  const [baselineRounds = [], ...candidateRounds] = measured;
+  return candidateRounds.map((rounds) => summarize(baselineRounds, rounds));
+}
+
+/** {@link compareField} with one candidate: the order alternates B C, C B, B C, ... */
+export async function compare(options: CompareOptions): Promise<Comparison> {
+  const { candidate, ...rest } = options;
+  const [comparison] = await compareField({ ...rest, candidates: [candidate] });
+  if (comparison === undefined) throw new Error('compareField returned no comparison');
+  return comparison;
 }
