@@ -1,12 +1,42 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runHit } from './hit';
+import { runInvalidation } from './invalidation';
+import type { SideKind } from './invalidation/protocol';
 import { runKeys } from './keys';
+import { type BarGroup, barChart } from './lib/chart';
 import { sinkValue } from './lib/measure';
-import { describeEnvironment, formatReport, toJson } from './lib/report';
+import { type BenchClient, connectClient, unlinkMatching } from './lib/redis-client';
+import { benchRedis } from './lib/redis-server';
+import {
+  type BenchResult,
+  describeEnvironment,
+  type Environment,
+  formatInvalidation,
+  formatReport,
+  type InvalidationResult,
+  toJson,
+} from './lib/report';
+import { packageVersions } from './lib/versions';
+import { runMiss } from './miss';
+import { LABELS, openContenders } from './peers/contenders';
 
-// Odd, so the median is one measured round; 11 keeps `npm run bench` near 40 s on 2 cores.
-const DEFAULT_ROUNDS = 11;
+// Odd, so the median is one measured round; 7 rounds of 8 contenders keep `npm run bench` near
+// 2 minutes on 2 cores.
+const DEFAULT_ROUNDS = 7;
+
+const PACKAGES = [
+  'redis',
+  'object-hash',
+  'async-cache-dedupe',
+  'ioredis',
+  'cache-manager',
+  '@keyv/redis',
+  'bentocache',
+];
+
+const INVALIDATION: readonly SideKind[] = ['memoize-local', 'bentocache-tiered'];
 
 function roundsFromEnv(): number {
   const raw = process.env.BENCH_ROUNDS;
@@ -16,27 +46,100 @@ function roundsFromEnv(): number {
   return n;
 }
 
+interface Measured {
+  redisServer: string;
+  results: BenchResult[];
+  invalidation: InvalidationResult[];
+}
+
+/** Hit, miss and invalidation against one spawned redis-server; every key written carries `tag`. */
+async function measureRedis(rounds: number): Promise<Measured> {
+  const redis = await benchRedis();
+  const tag = `bench-${randomUUID().slice(0, 8)}`;
+  let client: BenchClient | undefined;
+  try {
+    client = await connectClient(redis.url);
+    const redisServer = /redis_version:(\S+)/.exec(await client.info('server'))?.[1] ?? 'unknown';
+    const contenders = await openContenders({ url: redis.url, client, tag });
+    const results: BenchResult[] = [];
+    try {
+      results.push(...(await runHit({ client, tag, contenders, rounds })));
+      results.push(...(await runMiss({ client, tag, contenders, rounds })));
+    } finally {
+      for (const c of contenders) await c.close();
+    }
+    const invalidation: InvalidationResult[] = [];
+    for (const kind of INVALIDATION) {
+      invalidation.push(await runInvalidation({ url: redis.url, tag, kind, label: LABELS[kind] }));
+    }
+    return { redisServer, results, invalidation };
+  } finally {
+    if (client?.isOpen) {
+      await unlinkMatching(client, `*${tag}*`);
+      await client.quit();
+    }
+    await redis.stop();
+  }
+}
+
+/** The hit and miss rows as chart groups: baseline first, then each row. */
+function chartGroups(results: readonly BenchResult[]): BarGroup[] {
+  const libraries = new Set(Object.values(LABELS));
+  const groups = new Map<string, BarGroup>();
+  for (const r of results) {
+    if (r.suite === 'keys') continue;
+    const title = `${r.suite}, ${r.case}`;
+    let group = groups.get(title);
+    if (group === undefined) {
+      group = { title, bars: [{ label: r.baselineName, opsPerSecond: r.baselineMedian, baseline: true }] };
+      groups.set(title, group);
+    }
+    group.bars.push({
+      label: r.candidateName,
+      opsPerSecond: r.candidateMedian,
+      ratio: r.ratio,
+      baseline: !libraries.has(r.candidateName),
+    });
+  }
+  return [...groups.values()];
+}
+
+function caption(env: Environment): string[] {
+  return [
+    `${env.cpu} x${env.cpuCount}, ${env.platform}, 1-min load ${env.loadAverage} at the end (this run included), node ${env.node}, redis-server ${env.redisServer}, ${env.date.slice(0, 10)}`,
+    env.packages,
+    `Medians of ${env.rounds} interleaved rounds of 250 ms per contender in one process; 0.95x = ops/s / the group's first (grey) row's, same rounds.`,
+    'Hit: a cached 10-post array, 100 keys (1 in flight: one key). Miss: a fresh key per call, computed and written.',
+  ];
+}
+
 async function main(): Promise<void> {
   const rounds = roundsFromEnv();
   const started = Date.now();
-  console.log(`cache-memoize benchmarks (issue 2), ${rounds} rounds; measuring...`);
+  console.log(`cache-memoize benchmarks (issues 2 and 6), ${rounds} rounds; measuring...`);
   const keys = await runKeys({ rounds });
-  const hit = await runHit({ rounds });
-  const env = describeEnvironment(hit.redisServer, rounds);
-  const results = [...keys, ...hit.results];
+  const measured = await measureRedis(rounds);
+  const env = describeEnvironment(measured.redisServer, rounds, packageVersions(PACKAGES));
+  const results = [...keys, ...measured.results];
+  const { invalidation } = measured;
 
   console.log();
   console.log(formatReport(env, results));
+  console.log();
+  console.log(formatInvalidation(invalidation));
   console.log();
   console.log(`took ${((Date.now() - started) / 1000).toFixed(1)} s (sink ${sinkValue() % 997})`);
 
   const dir = join(__dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), toJson(env, results));
+  writeFileSync(join(dir, 'latest.json'), toJson({ env, results, invalidation }));
+  const groups = chartGroups(results);
+  const title = 'Cached lookups through Redis: throughput per library';
+  writeFileSync(join(dir, 'hit-path.svg'), barChart({ title, groups, caption: caption(env) }));
 
   const failed = results.filter((r) => r.pass === false);
   if (failed.length > 0) {
-    console.log(`missed target: ${failed.map((r) => `${r.suite}: ${r.case}`).join(', ')}`);
+    console.log(`missed target: ${failed.map((r) => `${r.suite}: ${r.case}: ${r.candidateName}`).join(', ')}`);
     // Opt-in only: on a noisy machine one unlucky run should not fail a script by default.
     if (process.env.BENCH_STRICT === '1') process.exitCode = 1;
   }

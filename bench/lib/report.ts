@@ -1,9 +1,9 @@
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type { Comparison } from './measure';
 
-/** One line of the results table: a case measured with {@link compare}, and its target if it has one. */
+/** One line of the results table: a contender measured against a baseline, and its target if it has one. */
 export interface BenchResult extends Comparison {
-  suite: 'keys' | 'hit';
+  suite: 'keys' | 'hit' | 'miss';
   case: string;
   baselineName: string;
   candidateName: string;
@@ -20,8 +20,30 @@ export interface Environment {
   cpu: string;
   cpuCount: number;
   platform: string;
+  /** 1-minute load average when the run ended (the run itself included): well above the core count, other work shared the CPUs. */
+  loadAverage: number;
   rounds: number;
+  /** `name version` of the packages compared. */
+  packages: string;
   date: string;
+}
+
+/** Cross-process invalidation latency of one local tier: from a write resolving to another process seeing it. */
+export interface InvalidationResult {
+  contender: string;
+  samples: number;
+  /** Writes the other process had not seen within the wait limit (not in the percentiles). */
+  unseen: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+/** Everything one `npm run bench` measured, as saved to `bench/results/latest.json`. */
+export interface Run {
+  env: Environment;
+  results: BenchResult[];
+  invalidation: InvalidationResult[];
 }
 
 /** Attaches `target` and the pass verdict to a comparison. */
@@ -39,14 +61,16 @@ export function verdict(
 }
 
 /** The machine description: node, CPU model and count, platform; the Redis version comes from INFO. */
-export function describeEnvironment(redisServer: string, rounds: number): Environment {
+export function describeEnvironment(redisServer: string, rounds: number, packages: string): Environment {
   return {
     node: process.version,
     redisServer,
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cpuCount: cpus().length,
     platform: `${process.platform}-${process.arch}`,
+    loadAverage: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     rounds,
+    packages,
     date: new Date().toISOString(),
   };
 }
@@ -59,38 +83,72 @@ function times(ratio: number, digits = 2): string {
   return `${ratio.toFixed(digits)}x`;
 }
 
-/** Renders the environment header and the results table as plain text. */
-export function formatReport(env: Environment, results: readonly BenchResult[]): string {
-  const header = ['case', 'baseline ops/s', 'cache-memoize ops/s', 'ratio', 'round ratios', 'target', 'result'];
-  const rows = results.map((r) => [
-    `${r.suite}: ${r.case}`,
-    rate(r.baselineMedian),
-    rate(r.candidateMedian),
-    times(r.ratio),
-    `${times(r.pairRatioMin)}..${times(r.pairRatioMax)}`,
-    r.target === undefined ? '-' : `>= ${times(r.target)}`,
-    r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL',
-  ]);
+/** Aligned columns: those in `text` to the left, figures to the right. */
+function table(header: string[], rows: string[][], text: ReadonlySet<number>): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  // Text columns left-aligned, figures right-aligned.
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i >= 5 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+    cells
+      .map((c, i) => (text.has(i) ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
+}
+
+/** Renders the environment header and the throughput table as plain text. */
+export function formatReport(env: Environment, results: readonly BenchResult[]): string {
+  const header = ['case', 'contender', 'baseline ops/s', 'ops/s', 'ratio', 'round ratios', 'target', 'result'];
+  const rows = results.map((r, i) => {
+    const previous = results[i - 1];
+    const sameCase = previous !== undefined && previous.suite === r.suite && previous.case === r.case;
+    return [
+      sameCase ? '' : `${r.suite}: ${r.case}`,
+      r.candidateName,
+      rate(r.baselineMedian),
+      rate(r.candidateMedian),
+      times(r.ratio),
+      `${times(r.pairRatioMin)}..${times(r.pairRatioMax)}`,
+      r.target === undefined ? '-' : `>= ${times(r.target)}`,
+      r.pass === undefined ? 'info' : r.pass ? 'PASS' : 'FAIL',
+    ];
+  });
   const baselines = [...new Set(results.map((r) => `${r.suite}: baseline = ${r.baselineName}`))];
   return [
-    `node ${env.node} | redis-server ${env.redisServer} | ${env.cpu} x${env.cpuCount} | ${env.platform}`,
-    `${env.rounds} interleaved rounds per contender; medians; ratio = cache-memoize / baseline (higher is better)`,
+    `node ${env.node} | redis-server ${env.redisServer} | ${env.cpu} x${env.cpuCount} | ${env.platform} | load ${env.loadAverage}`,
+    env.packages,
+    `${env.rounds} interleaved rounds per contender; medians; ratio = contender / baseline of the same rounds (higher is better)`,
     ...baselines,
     '',
-    line(header),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
+    ...table(header, rows, new Set([0, 1, 6, 7])),
+  ].join('\n');
+}
+
+function ms(value: number): string {
+  return value.toFixed(2);
+}
+
+/** Renders the cross-process invalidation latencies as plain text. */
+export function formatInvalidation(results: readonly InvalidationResult[]): string {
+  const header = ['local tier', 'samples', 'unseen', 'p50 ms', 'p99 ms', 'max ms'];
+  const rows = results.map((r) => [
+    r.contender,
+    String(r.samples),
+    String(r.unseen),
+    ms(r.p50Ms),
+    ms(r.p99Ms),
+    ms(r.maxMs),
+  ]);
+  return [
+    'Invalidation: process B writes a new value, process A (reading in a loop) first sees it; ms after the write resolved',
+    '',
+    ...table(header, rows, new Set([0])),
   ].join('\n');
 }
 
 function roundFigures(key: string, value: unknown): unknown {
   if (typeof value !== 'number' || Number.isInteger(value)) return value;
-  // Throughputs to whole operations, ratios to four decimals: more digits are noise.
-  return /ratio/i.test(key) ? Math.round(value * 1e4) / 1e4 : Math.round(value);
+  // Throughputs to whole operations, ratios to four decimals, latencies to microseconds: more digits are noise.
+  if (/ratio/i.test(key)) return Math.round(value * 1e4) / 1e4;
+  return key.endsWith('Ms') ? Math.round(value * 1e3) / 1e3 : Math.round(value);
 }
 
 const LINE_WIDTH = 120;
@@ -130,7 +188,7 @@ function render(value: unknown, indent: string, column: number): string {
 }
 
 /** The run as JSON, figures rounded, laid out as Biome formats it (so `biome check` stays clean). */
-export function toJson(env: Environment, results: readonly BenchResult[]): string {
-  const data = JSON.parse(JSON.stringify({ env, results }, roundFigures)) as unknown;
+export function toJson(run: Run): string {
+  const data = JSON.parse(JSON.stringify(run, roundFigures)) as unknown;
   return `${render(data, '', 0)}\n`;
 }
