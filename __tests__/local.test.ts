@@ -2,7 +2,7 @@ import { createClient, type RedisClientType } from 'redis';
 import { createMemoizer, memoize } from '../lib/memoizer';
 import { MemoryStore } from '../lib/stores/memory';
 import { RedisStore } from '../lib/stores/redis';
-import type { Tracking } from '../lib/stores/store';
+import type { LockRequest, Tracking } from '../lib/stores/store';
 import { keptStoreHit, listen, type Probe, probe, untilLocal } from './helpers/local';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 import { bothStores, CountingStore } from './helpers/stores';
@@ -27,10 +27,13 @@ const stores = bothStores(() => client);
 /**
  * Test seam: the store's change feed with every key change dropped (coverage changes still pass).
  * It stands for notifications that are late (Redis pushes them on another connection, so they may
- * arrive after the store's answer): what must be visible at once must not depend on them.
+ * arrive after the store's answer): what must be visible at once must not depend on them. Its
+ * `holdChanges()` also holds the next delete, rotate or deleteMatching before it reaches the store
+ * (a slow network), so reads can run before the store applies it.
  */
 class Deaf extends CountingStore {
   #tracking: Tracking | undefined;
+  #held: Promise<void> | undefined;
   override tracking(): Tracking | undefined {
     const inner = this.inner.tracking?.();
     if (inner === undefined) return undefined;
@@ -42,6 +45,32 @@ class Deaf extends CountingStore {
         }),
     };
     return this.#tracking;
+  }
+  /** Holds the next change until the returned function is called. */
+  holdChanges(): () => void {
+    const release = deferred<void>();
+    this.#held = release.promise;
+    return () => release.resolve();
+  }
+  async #wait(): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    await held;
+  }
+  override async delete(key: string): Promise<void> {
+    await this.#wait();
+    return super.delete(key);
+  }
+  override async rotate(key: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
+    await this.#wait();
+    return super.rotate(key, tokenTtlMs, lock);
+  }
+  override async deleteMatching(
+    prefix: string,
+    bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>,
+  ): Promise<number> {
+    await this.#wait();
+    return super.deleteMatching(prefix, bound);
   }
 }
 
@@ -109,8 +138,10 @@ describe.each(stores)('%s: one process', (_label, makeStore) => {
   });
 
   describe('changes made here are visible as soon as they resolve, without waiting for notifications', () => {
+    let deaf: Deaf;
     beforeEach(async () => {
-      p = probe(new Deaf(makeStore()), uniquePrefix('local-here'), { local: true }, source);
+      deaf = new Deaf(makeStore());
+      p = probe(deaf, uniquePrefix('local-here'), { local: true }, source);
       await p.call(1);
       await p.call(2);
       await untilLocal(p, 1);
@@ -135,6 +166,44 @@ describe.each(stores)('%s: one process', (_label, makeStore) => {
       await p.f.invalidateAll();
       expect((await p.call(1)).value.version).toBe(2);
       expect((await p.call(2)).value.version).toBe(2);
+    });
+
+    test('while invalidate waits for the store: calls skip the tier; a read answered before the store deleted is not kept', async () => {
+      const release = deaf.holdChanges();
+      const invalidated = p.f.invalidate(1);
+      const during = await p.call(1);
+      // The store still has version 1: reading it is fine, serving it from the tier is not.
+      expect(during.kind).toBe('store');
+      expect(during.value.version).toBe(1);
+      release();
+      await invalidated;
+      const after = await p.call(1);
+      expect(after.kind).toBe('miss');
+      expect(after.value.version).toBe(2);
+    });
+
+    test('while refresh runs: calls skip the tier and wait for the fresh value', async () => {
+      const release = deaf.holdChanges();
+      const refreshed = p.f.refresh(1);
+      const during = p.call(1);
+      release();
+      expect((await during).value.version).toBe(2);
+      expect((await refreshed).version).toBe(2);
+      const after = await p.call(1);
+      expect(after.kind).not.toBe('local');
+      expect(after.value.version).toBe(2);
+    });
+
+    test('while invalidateAll waits for the store: calls skip the tier; a read answered before is not kept', async () => {
+      const release = deaf.holdChanges();
+      const invalidated = p.f.invalidateAll();
+      const during = await p.call(2);
+      expect(during.kind).toBe('store');
+      expect(during.value.version).toBe(1);
+      release();
+      await invalidated;
+      expect((await p.call(2)).value.version).toBe(2);
+      expect((await p.call(1)).value.version).toBe(2);
     });
 
     test.each([
