@@ -98,8 +98,8 @@ class Observed implements Store {
   release(key: string, lockToken: string): Promise<void> {
     return this.#track((this.inner.release as NonNullable<Store['release']>).call(this.inner, key, lockToken));
   }
-  waitFor(key: string, ms: number): Waiting {
-    return (this.inner.waitFor as NonNullable<Store['waitFor']>).call(this.inner, key, ms);
+  waitFor(key: string, ms: number, since?: number): Waiting {
+    return (this.inner.waitFor as NonNullable<Store['waitFor']>).call(this.inner, key, ms, since);
   }
   delete(key: string): Promise<void> {
     return this.#track(this.inner.delete(key));

@@ -358,6 +358,7 @@ export function createMemoized<A extends unknown[], R>(
   /** The miss path: take the entry's token and lock (or a value that landed meanwhile), then compute. */
   async function miss(call: Call<A, R>): Promise<R> {
     const lock = lockRequest();
+    const askedAt = performance.now();
     let begun: Begin;
     try {
       begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, lock && { lock }));
@@ -368,7 +369,7 @@ export function createMemoized<A extends unknown[], R>(
     }
     if (begun.value !== undefined) return found(call, begun.value);
     if (lock === undefined || begun.locked !== false) return compute(call, begun.token, lock?.token);
-    return awaitHolder(call, lock, begun.holder);
+    return awaitHolder(call, lock, begun.holder, askedAt);
   }
 
   /**
@@ -377,18 +378,25 @@ export function createMemoized<A extends unknown[], R>(
    * and this call computes (the holder crashed or gave up). Patience runs per holder, so it is only
    * lost to one that kept the lock for `lockWait`; then this call computes without the lock.
    */
-  async function awaitHolder(call: Call<A, R>, lock: LockRequest, firstHolder: string | undefined): Promise<R> {
+  async function awaitHolder(
+    call: Call<A, R>,
+    lock: LockRequest,
+    firstHolder: string | undefined,
+    firstAskedAt: number,
+  ): Promise<R> {
     const waitMs = options.lockWaitMs ?? lock.ttlMs;
     const poll = pollMs(lock.ttlMs);
     let holder = firstHolder;
     let patienceEnds = performance.now() + waitMs;
+    let askedAt = firstAskedAt;
     for (;;) {
       const remaining = patienceEnds - performance.now();
       if (remaining > 0) {
         const ms = Math.min(poll, remaining);
         const store = call.guard.store;
-        await (store.waitFor === undefined ? sleep(ms) : store.waitFor(call.key, ms).promise);
+        await (store.waitFor === undefined ? sleep(ms) : store.waitFor(call.key, ms, askedAt).promise);
       }
+      askedAt = performance.now();
       let begun: Begin;
       try {
         begun = await call.guard.run('begin', (s) => s.begin(call.key, tokenTtlMs, { lock }));

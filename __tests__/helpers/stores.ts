@@ -43,8 +43,8 @@ export class CountingStore implements Store {
   release(key: string, lockToken: string): Promise<void> {
     return this.inner.release?.(key, lockToken) ?? Promise.resolve();
   }
-  waitFor(key: string, ms: number): Waiting {
-    return this.inner.waitFor?.(key, ms) ?? { promise: new Promise((r) => setTimeout(r, ms)), cancel: () => {} };
+  waitFor(key: string, ms: number, since?: number): Waiting {
+    return this.inner.waitFor?.(key, ms, since) ?? { promise: new Promise((r) => setTimeout(r, ms)), cancel: () => {} };
   }
   isReady(): boolean {
     return this.inner.isReady?.() !== false;

@@ -110,8 +110,8 @@ export class MemoryStore implements Store {
     this.#release(valueKey, lockToken);
   }
 
-  waitFor(valueKey: string, ms: number): Waiting {
-    return this.#releases.waitFor(valueKey, ms);
+  waitFor(valueKey: string, ms: number, since?: number): Waiting {
+    return this.#releases.waitFor(valueKey, ms, since);
   }
 
   #release(valueKey: string, lockToken: string): void {

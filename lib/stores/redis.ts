@@ -236,8 +236,8 @@ export class RedisStore implements Store {
    * second connection per client (see {@link releasesOf}); without it, the wait simply times out and
    * callers poll.
    */
-  waitFor(valueKey: string, ms: number): Waiting {
-    return releasesOf(this.client).waitFor(valueKey, ms);
+  waitFor(valueKey: string, ms: number, since?: number): Waiting {
+    return releasesOf(this.client).waitFor(valueKey, ms, since);
   }
 
   async delete(valueKey: string): Promise<void> {

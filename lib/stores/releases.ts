@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Waiting } from './store';
 
 /** The pub/sub channel on which lock releases are announced; the message is the entry's value key. */
@@ -12,6 +13,9 @@ interface Subscriber {
   destroy(): void;
 }
 
+// Releases heard recently, for waiters whose "the lock is taken" answer the release overtook.
+const MAX_HEARD = 1024;
+
 /** What a client must offer for releases to be heard; anything else leaves waiters to poll. */
 interface Duplicable {
   duplicate?(): Subscriber;
@@ -25,6 +29,8 @@ interface Duplicable {
  */
 export class Releases {
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** When each recently announced value key was last announced (`performance.now()`), oldest first. */
+  readonly #heard = new Map<string, number>();
 
   /** @param client - whose releases to hear; one without `duplicate()` only hears {@link announce}. */
   constructor(client: Duplicable = {}, onEnd: () => void = () => {}) {
@@ -47,8 +53,14 @@ export class Releases {
     }
   }
 
-  /** Resolves when a release of `valueKey`'s lock is announced, or after `ms`. Registers at once. */
-  waitFor(valueKey: string, ms: number): Waiting {
+  /**
+   * Resolves when a release of `valueKey`'s lock is announced, or after `ms`. Registers at once; a
+   * release already heard at or after `since` resolves it now.
+   */
+  waitFor(valueKey: string, ms: number, since = Number.POSITIVE_INFINITY): Waiting {
+    if ((this.#heard.get(valueKey) ?? Number.NEGATIVE_INFINITY) >= since) {
+      return { promise: Promise.resolve(), cancel: () => {} };
+    }
     let set = this.#waiters.get(valueKey);
     if (set === undefined) {
       set = new Set();
@@ -72,6 +84,9 @@ export class Releases {
 
   /** Wakes the waiters of `valueKey` (the subscriber calls this; so does {@link MemoryStore}). */
   announce(valueKey: string): void {
+    this.#heard.delete(valueKey);
+    this.#heard.set(valueKey, performance.now());
+    if (this.#heard.size > MAX_HEARD) this.#heard.delete(this.#heard.keys().next().value as string);
     const set = this.#waiters.get(valueKey);
     if (set !== undefined) for (const wake of [...set]) wake();
   }

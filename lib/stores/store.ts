@@ -71,9 +71,11 @@ export interface Store {
   release?(valueKey: string, lockToken: string): Promise<void>;
   /**
    * Optional (stores with locks): waits until a release of the entry's lock is announced, at most
-   * `ms`. Registers synchronously, so an announcement after this call returns is not missed.
+   * `ms`. Registers synchronously, so an announcement after this call returns is not missed; one
+   * heard at or after `since` (a `performance.now()` time: when the caller asked who holds the lock)
+   * resolves it at once, since the release may overtake the answer that said the lock was taken.
    */
-  waitFor?(valueKey: string, ms: number): Waiting;
+  waitFor?(valueKey: string, ms: number, since?: number): Waiting;
   /** Deletes the value, the token and the lock in one atomic step. */
   delete(valueKey: string): Promise<void>;
   /**
