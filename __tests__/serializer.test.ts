@@ -70,6 +70,22 @@ describe('serializer: values come back as the same types', () => {
     expect(encode(undefined)).toBe('cm1T{"$":["u"]}');
   });
 
+  test('the fast path leaves to the full encoder what plain JSON would get wrong', () => {
+    const proto = JSON.parse('{"__proto__":{"polluted":true},"n":1}');
+    const back = roundTrip({ wrap: proto }) as { wrap: object };
+    expect(Object.hasOwn(back.wrap, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(encode({ $: 1 })).toMatch(/^cm1T/);
+    expect(encode([1, , 3])).toMatch(/^cm1T/);
+    expect(encode({ a: -0 })).toMatch(/^cm1T/);
+    expect(roundTrip(Object.assign(Object.create(null), { a: 1 }))).toStrictEqual(
+      Object.assign(Object.create(null), { a: 1 }),
+    );
+    const shared = { x: 1 };
+    expect(roundTrip({ a: shared, b: shared })).toStrictEqual({ a: { x: 1 }, b: { x: 1 } });
+    expect(() => encode({ toJSON: () => 'not me' })).toThrow(/result\.toJSON is a function/);
+  });
+
   test('property: JSON-like values round-trip exactly', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {

@@ -122,6 +122,46 @@ function encodeObject(value: object, state: EncodeState, path: string): unknown 
 }
 
 /**
+ * Whether `value` is exactly what `JSON.stringify` round-trips, so it can be written without the
+ * copy that tagging needs (and without building a path string per node). Anything else, including
+ * every mistake, takes the full encoder, which tags it or explains what cannot be cached.
+ */
+function isPlainJson(value: unknown, stack: object[]): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'object': {
+      if (value === null) return true;
+      if (stack.includes(value)) return false;
+      stack.push(value);
+      let plain = true;
+      if (Array.isArray(value)) {
+        for (let i = 0; plain && i < value.length; i++) plain = isPlainJson(value[i], stack);
+      } else if (
+        isPlainObject(value) &&
+        Object.getPrototypeOf(value) !== null &&
+        !Object.hasOwn(value, TAG) &&
+        Object.getOwnPropertySymbols(value).length === 0
+      ) {
+        const record = value as Record<string, unknown>;
+        for (const k in record) {
+          if (!Object.hasOwn(record, k)) continue;
+          plain = isPlainJson(record[k], stack);
+          if (!plain) break;
+        }
+      } else plain = false;
+      stack.pop();
+      return plain;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
  * Encodes a function's result as an envelope string.
  *
  * Round-trips `undefined`, `null`, `NaN`, `±Infinity`, `-0`, `BigInt`, `Date`, `Map`, `Set`, `Buffer`,
@@ -132,6 +172,7 @@ function encodeObject(value: object, state: EncodeState, path: string): unknown 
  * class instances (their prototype cannot be restored, and a cached copy would not be the same type).
  */
 export function encode(value: unknown): string {
+  if (isPlainJson(value, [])) return PLAIN + JSON.stringify(value);
   const state: EncodeState = { stack: [], tagged: false };
   let body: unknown;
   try {
