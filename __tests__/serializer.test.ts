@@ -76,7 +76,7 @@ describe('serializer: values come back as the same types', () => {
     expect(Object.hasOwn(back.wrap, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(encode({ $: 1 })).toMatch(/^cm1T/);
-    expect(encode([1, , 3])).toMatch(/^cm1T/);
+    expect(encode(new Array(3).fill(1, 0, 1))).toMatch(/^cm1T/);
     expect(encode({ a: -0 })).toMatch(/^cm1T/);
     expect(roundTrip(Object.assign(Object.create(null), { a: 1 }))).toStrictEqual(
       Object.assign(Object.create(null), { a: 1 }),
