@@ -489,6 +489,36 @@ describe('E_NO_TRACKING: no local tier without change notifications', () => {
       for (const d of [...duplicates, ...others]) if (d.isOpen) d.destroy();
     }
   });
+
+  test('E_NO_TRACKING from a node-redis without emitInvalidate reaches onError, like the other causes', async () => {
+    // Fails today: ServerTracking reports it with warnUnheard only (a process warning that even says
+    // "set onError to see every failure"), so a function's onError never hears it, unlike the
+    // cluster and custom-store cases, which go through report() in memoize.ts.
+    const duplicates: RedisClientType[] = [];
+    const old = {
+      get: (key: string) => client.get(key),
+      evalSha: (sha: string, o: { keys: string[]; arguments: string[] }) => client.evalSha(sha, o),
+      eval: (script: string, o: { keys: string[]; arguments: string[] }) => client.eval(script, o),
+      unlink: (keys: string[]) => client.unlink(keys),
+      scanIterator: (o: { MATCH: string; COUNT: number }) => client.scanIterator(o),
+      duplicate: () => {
+        const d = createClient({ url: testRedisUrl(), RESP: 3 }) as RedisClientType;
+        duplicates.push(d);
+        return d;
+      },
+    };
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation((() => {}) as typeof process.emitWarning);
+    try {
+      const p = probe(new RedisStore(old as never), uniquePrefix('local-old-hook'), { local: true });
+      await p.call(1);
+      await until(() => duplicates[0] !== undefined && !duplicates[0].isOpen, 'tracking to give up');
+      await p.call(1);
+      expect(p.errors.map((e) => e.code)).toContain('E_NO_TRACKING');
+    } finally {
+      spy.mockRestore();
+      for (const d of duplicates) if (d.isOpen) d.destroy();
+    }
+  });
 });
 
 describe('option validation', () => {
