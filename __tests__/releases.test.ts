@@ -38,7 +38,7 @@ describe('Releases', () => {
 class LateBeginStore extends CountingStore {
   readonly gate = deferred<void>();
   readonly heldBack = deferred<void>();
-  async begin(key: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin> {
+  override async begin(key: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin> {
     const begun = await super.begin(key, tokenTtlMs, options);
     if (begun.locked === false) {
       this.heldBack.resolve();

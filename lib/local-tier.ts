@@ -49,10 +49,13 @@ export class LocalTier {
   #store: Store | undefined;
   #tracking: Tracking | undefined;
   #unwatch: (() => void) | undefined;
+  #failureReported = false;
 
   constructor(
     readonly functionPrefix: string,
     readonly settings: LocalSettings,
+    /** Told once when the store's tracking stopped for good (the tier is then never used). */
+    readonly onFailure: (failure: Error) => void,
   ) {}
 
   /**
@@ -64,6 +67,7 @@ export class LocalTier {
     this.#unwatch?.();
     this.#unwatch = undefined;
     this.#store = store;
+    this.#failureReported = false;
     this.#tracking = store.tracking?.();
     this.#forgetAll();
     if (this.#tracking === undefined) return false;
@@ -94,7 +98,14 @@ export class LocalTier {
 
   /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */
   ticket(): number {
-    return this.#tracking?.covers(this.functionPrefix) === true ? this.#clock : -1;
+    const tracking = this.#tracking;
+    if (tracking === undefined) return -1;
+    if (tracking.covers(this.functionPrefix)) return this.#clock;
+    if (tracking.failure !== undefined && !this.#failureReported) {
+      this.#failureReported = true;
+      this.onFailure(tracking.failure);
+    }
+    return -1;
   }
 
   /**

@@ -117,7 +117,16 @@ export function createMemoized<A extends unknown[], R>(
   const shouldCache = options.shouldCache as ((result: R, args: A) => boolean) | undefined;
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
   const flights = new Flights<R>();
-  const tier = options.local === undefined ? undefined : new LocalTier(functionPrefix, options.local);
+  const tier =
+    options.local === undefined
+      ? undefined
+      : new LocalTier(functionPrefix, options.local, (failure) =>
+          report(failure instanceof MemoizeError ? failure : new MemoizeError('E_NO_TRACKING', failure.message), {
+            key: functionPrefix,
+            args: [] as unknown as A,
+            started: performance.now(),
+          }),
+        );
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
   const ownSettings = options.storeSettings;
   let baseSettings: StoreSettings | undefined;

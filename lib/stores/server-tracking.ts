@@ -1,5 +1,4 @@
 import { MemoizeError, toStoreError } from '../errors';
-import { warnUnheard } from '../report';
 import { ChangeFeed } from './change-feed';
 import type { ChangeListener, Tracking } from './store';
 
@@ -60,6 +59,7 @@ export class ServerTracking implements Tracking {
   #fresh = true;
   #syncing = false;
   #closed = false;
+  #failure: MemoizeError | undefined;
 
   constructor(connection: TrackingConnection) {
     this.#connection = connection;
@@ -87,6 +87,11 @@ export class ServerTracking implements Tracking {
 
   covers(functionPrefix: string): boolean {
     return this.#covered.has(functionPrefix);
+  }
+
+  /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
+  get failure(): MemoizeError | undefined {
+    return this.#failure;
   }
 
   /** Stops tracking for good (the client ended). */
@@ -171,8 +176,8 @@ export class ServerTracking implements Tracking {
   }
 
   #fail(cause: unknown): void {
+    this.#failure = new MemoizeError('E_NO_TRACKING', UNSUPPORTED, { cause });
     this.close();
-    warnUnheard(new MemoizeError('E_NO_TRACKING', UNSUPPORTED, { cause }));
   }
 }
 

@@ -122,4 +122,6 @@ export interface Tracking {
    * with `null` whenever this turns either way, so a read begun before can be told apart.
    */
   covers(functionPrefix: string): boolean;
+  /** Set once tracking stopped for good, saying why; nothing will be covered any more. */
+  readonly failure?: Error | undefined;
 }
