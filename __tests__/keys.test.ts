@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { canonicalArgs, digestArgs, entryKey } from '../lib/key';
+import { canonicalArgs, digestArgs, entryKey, entryKeys } from '../lib/key';
 
 class Point {
   constructor(
@@ -89,6 +89,12 @@ describe('keys: format', () => {
   test('a 1 MB string argument is hashed, not embedded', () => {
     const key = entryKey('p:f:', ['x'.repeat(1024 * 1024)]);
     expect(key.length).toBeLessThan(60);
+  });
+
+  test('remembered keys are the keys entryKey derives, past the limit and for long texts too', () => {
+    const keyOf = entryKeys('p:f:');
+    const lists = [...Array.from({ length: 2500 }, (_, i) => [i % 1500, 'en']), ['y'.repeat(200)], [{ a: [1, 2] }]];
+    for (const args of [...lists, ...lists]) expect(keyOf(args)).toBe(entryKey('p:f:', args));
   });
 
   test('known digests stay the same across versions', () => {

@@ -185,6 +185,30 @@ export function entryKey(functionPrefix: string, args: readonly unknown[]): stri
   return `${functionPrefix}{${digestArgs(args)}}`;
 }
 
+// Remembered texts are short: for them SHA-256 is most of a key's cost, and each entry stays small.
+const REMEMBERED_TEXT_LENGTH = 128;
+const REMEMBERED_KEYS = 1024;
+
+/**
+ * {@link entryKey} for one function, remembering the keys of short argument lists (up to 1024 of
+ * them, forgotten all at once when full). A remembered key is also the same string object each time,
+ * so maps and the Redis encoder find it flat with its hash already computed.
+ */
+export function entryKeys(functionPrefix: string): (args: readonly unknown[]) => string {
+  const remembered = new Map<string, string>();
+  return (args) => {
+    const text = canonicalArgs(args);
+    if (text.length > REMEMBERED_TEXT_LENGTH) return `${functionPrefix}{${sha256(text)}}`;
+    let key = remembered.get(text);
+    if (key === undefined) {
+      if (remembered.size >= REMEMBERED_KEYS) remembered.clear();
+      key = `${functionPrefix}{${sha256(text)}}`;
+      remembered.set(text, key);
+    }
+    return key;
+  };
+}
+
 /** The key of the generation token that guards writes to the entry at `valueKey`. */
 export function tokenKeyOf(valueKey: string): string {
   return valueKey + TOKEN_SUFFIX;

@@ -6,7 +6,7 @@ import { shouldRefreshEarly } from './early-refresh';
 import { isWrongType, MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
 import { type Flight, Flights } from './flight';
 import { StoreGuard } from './guard';
-import { entryKey, functionKeyPrefix } from './key';
+import { entryKeys, functionKeyPrefix } from './key';
 import { LocalTier, MISSING } from './local-tier';
 import { ComputeTimes, MIN_LOCK_TTL_MS, pollMs } from './lock';
 import {
@@ -116,6 +116,7 @@ export function createMemoized<A extends unknown[], R>(
   const refreshing = new Set<string>();
   const shouldCache = options.shouldCache as ((result: R, args: A) => boolean) | undefined;
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
+  const entryKey = entryKeys(functionPrefix);
   const flights = new Flights<R>();
   const tier =
     options.local === undefined
@@ -164,12 +165,12 @@ export function createMemoized<A extends unknown[], R>(
   }
 
   function keyFor(args: A): string {
-    if (keyArgs === undefined) return entryKey(functionPrefix, args);
+    if (keyArgs === undefined) return entryKey(args);
     const rewritten = (keyArgs as unknown as (...a: A) => unknown)(...args);
     if (!Array.isArray(rewritten)) {
       throw new TypeError(`cache-memoize: keyArgs of ${name} must return an array, got ${typeof rewritten}`);
     }
-    return entryKey(functionPrefix, rewritten);
+    return entryKey(rewritten);
   }
 
   function event(info: CallInfo<A>): CallEvent {
