@@ -106,8 +106,10 @@ export async function runHit(options: HitOptions): Promise<BenchResult[]> {
     });
     comparisons.forEach((comparison, i) => {
       const candidateName = rows[i]?.name ?? '?';
-      // Issue 2's target: the Redis round trip, not the library, is the hit path's cost.
-      const target = inFlight === LANES && candidateName === 'cache-memoize' ? 0.85 : undefined;
+      // Issue 6's targets: a hit costs the Redis round trip, not the library; a local hit, no round trip.
+      let target: number | undefined;
+      if (inFlight === LANES && candidateName === 'cache-memoize') target = 0.9;
+      if (inFlight === 1 && candidateName === 'cache-memoize { local: true }') target = 20;
       results.push(verdict(comparison, { suite: 'hit', case: name, baselineName: BASELINE, candidateName }, target));
     });
   }
