@@ -1,9 +1,9 @@
 import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis';
-import { Releases } from '../lib/stores/releases';
+import { RELEASE_CHANNEL, Releases, releasesOf } from '../lib/stores/releases';
 import type { Begin, BeginOptions } from '../lib/stores/store';
-import { connect, deferred, sleep, uniquePrefix } from './helpers/redis';
+import { connect, deferred, sleep, uniquePrefix, until } from './helpers/redis';
 import { CountingStore } from './helpers/stores';
 
 // Lock releases are announced on pub/sub, a different connection than the one whose answer says
@@ -77,6 +77,14 @@ describe('a release that overtakes the "lock taken" answer (real Redis)', () => 
       waiterRan++;
       return 'from the waiter';
     });
+
+    // The waiter's process has heard releases before (its subscriber is up): the case at hand is the
+    // release overtaking one answer, not the first wait of a process racing its own subscription.
+    const subscribers = async () =>
+      Number(((await holderClient.pubSubNumSub(RELEASE_CHANNEL)) as Record<string, number>)[RELEASE_CHANNEL]);
+    const before = await subscribers();
+    releasesOf(waiterClient);
+    await until(async () => (await subscribers()) > before, 'the waiter to subscribe to releases');
 
     const held = holder(1);
     await computing.promise;
