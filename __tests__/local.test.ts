@@ -366,6 +366,26 @@ describe.each(stores)('%s: one process', (_label, makeStore) => {
   });
 });
 
+describe('freshness without stale-while-revalidate', () => {
+  test('without staleTtl or earlyRefresh, an entry read past its freshness is a plain hit: no stale flag, no refresh', async () => {
+    // The entries a local tier writes carry their freshness. Here the store keeps the entry past it
+    // (its clock stands still, as a reader's clock may run ahead of the writer's).
+    const frozen = Date.now();
+    const p = probe(new MemoryStore({ now: () => frozen }), uniquePrefix('local-past-fresh'), {
+      ttl: '100ms',
+      local: true,
+    });
+    await p.call(1);
+    await sleep(150);
+    const late = await p.call(1);
+    expect(late.kind).toBe('store');
+    await sleep(50);
+    expect(p.computes).toBe(1);
+    // Past its freshness the value is not kept locally either.
+    expect((await p.call(1)).kind).toBe('store');
+  });
+});
+
 describe('RedisStore: the race the tickets exist for', () => {
   test('a read answered with the old value, whose change was heard before the answer, is not kept', async () => {
     const keyPrefix = uniquePrefix('local-race');

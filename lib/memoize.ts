@@ -109,8 +109,8 @@ export function createMemoized<A extends unknown[], R>(
   const { ttlMs, tokenTtlMs, name, keyArgs, hooks, earlyRefresh } = options;
   // Entries carry their freshness only when something reads it: stale-while-revalidate, early refresh,
   // or a local tier (whose copies must not outlive the entry). An entry that never expires has none.
-  const timed =
-    (options.staleTtlMs > 0 || earlyRefresh !== undefined || options.local !== undefined) && Number.isFinite(ttlMs);
+  const refreshes = options.staleTtlMs > 0 || earlyRefresh !== undefined;
+  const timed = (refreshes || options.local !== undefined) && Number.isFinite(ttlMs);
   const storeTtlMs = ttlMs + options.staleTtlMs;
   const computeTimes = new ComputeTimes();
   const refreshing = new Set<string>();
@@ -348,7 +348,8 @@ export function createMemoized<A extends unknown[], R>(
     const decoded = decode(stored);
     if (!decoded.ok) return recover(call, decoded.error);
     let stale = false;
-    if (decoded.freshUntil !== undefined) {
+    // Without stale-while-revalidate or early refresh, freshness only caps the local tier's copy.
+    if (decoded.freshUntil !== undefined && refreshes) {
       const now = Date.now();
       stale = now >= decoded.freshUntil;
       if (
