@@ -386,6 +386,49 @@ describe('freshness without stale-while-revalidate', () => {
   });
 });
 
+describe('local hits and early refresh; many changes (MemoryStore)', () => {
+  test('a local hit near expiry refreshes early in the background, like a store hit does', async () => {
+    let roll = 0.999_999;
+    let computes = 0;
+    let lastHitWasLocal = false;
+    const memoizeHere = createMemoizer({
+      store: new MemoryStore(),
+      keyPrefix: uniquePrefix('local-xfetch'),
+      onHit: (e) => {
+        lastHitWasLocal = e.local === true;
+      },
+    });
+    const f = memoizeHere(
+      async function slow(id: number) {
+        computes++;
+        await sleep(20);
+        return { id, computes };
+      },
+      { ttl: '10s', local: true, earlyRefresh: { random: () => roll } },
+    );
+    await f(1);
+    await until(async () => {
+      await f(1);
+      return lastHitWasLocal;
+    }, 'a local hit');
+    expect(computes).toBe(1);
+    // ln(1e-300) is about -690: 20 ms of compute puts the refresh 14 s ahead, past the 10 s ttl.
+    roll = 1e-300;
+    const served = await f(1);
+    expect(lastHitWasLocal).toBe(true);
+    expect(served.computes).toBe(1);
+    await until(() => computes > 1, 'the early refresh to run');
+  });
+
+  test('more than 4096 changes of other keys do not empty the tier (reads in flight lose their say only)', async () => {
+    const p = probe(new MemoryStore({ maxKeys: 20_000 }), uniquePrefix('local-many'), { local: true });
+    await p.call(1);
+    await untilLocal(p, 1);
+    for (let id = 2; id < 4200; id++) await p.f.invalidate(id);
+    expect((await p.call(1)).kind).toBe('local');
+  });
+});
+
 describe('RedisStore: the race the tickets exist for', () => {
   test('a read answered with the old value, whose change was heard before the answer, is not kept', async () => {
     const keyPrefix = uniquePrefix('local-race');

@@ -1,3 +1,4 @@
+import { shouldRefreshEarly } from './early-refresh';
 import { decode } from './serializer';
 import type { Store, Tracking } from './stores/store';
 
@@ -18,6 +19,9 @@ interface Entry {
   /** `clone`: the envelope, decoded anew for every hit. */
   readonly body: string | undefined;
   readonly expiresAt: number;
+  /** The entry's freshness and compute time in the store, when it carries them (early refresh). */
+  readonly freshUntil: number | undefined;
+  readonly computeMs: number;
   /** The tier's insertion count when the entry last moved to the young end. */
   stamp: number;
 }
@@ -96,14 +100,27 @@ export class LocalTier {
     return decoded.ok ? decoded.value : MISSING;
   }
 
+  /** Whether a hit on `key` should refresh it early (XFetch on the entry's freshness and compute time). */
+  refreshDue(key: string, beta: number, random: () => number): boolean {
+    const entry = this.#entries.get(key);
+    if (entry?.freshUntil === undefined) return false;
+    return shouldRefreshEarly(Date.now(), entry.freshUntil, entry.computeMs, beta, random);
+  }
+
   /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */
   ticket(): number {
     const tracking = this.#tracking;
     if (tracking === undefined) return -1;
     if (tracking.covers(this.functionPrefix)) return this.#clock;
-    if (tracking.failure !== undefined && !this.#failureReported) {
-      this.#failureReported = true;
-      this.onFailure(tracking.failure);
+    if (tracking.failure !== undefined) {
+      if (!this.#failureReported) {
+        this.#failureReported = true;
+        this.onFailure(tracking.failure);
+      }
+    } else if (tracking.closed === true && this.#store !== undefined) {
+      const store = this.#store;
+      this.#store = undefined;
+      this.attach(store);
     }
     return -1;
   }
@@ -112,7 +129,7 @@ export class LocalTier {
    * Keeps a value read from the store under `ticket`, unless something changed since: see the class
    * comment. `body` is the stored envelope; `freshUntil` (writer's clock) caps the lifetime.
    */
-  keep(key: string, ticket: number, value: unknown, body: string, freshUntil: number | undefined): void {
+  keep(key: string, ticket: number, value: unknown, body: string, freshUntil: number | undefined, computeMs = 0): void {
     if (ticket < this.#floor || (this.#changed.get(key) ?? -1) > ticket) return;
     const { ttlMs, maxEntries, clone } = this.settings;
     let expiresAt = ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Date.now() + ttlMs;
@@ -122,6 +139,8 @@ export class LocalTier {
       value: clone ? undefined : value,
       body: clone ? body : undefined,
       expiresAt,
+      freshUntil,
+      computeMs,
       stamp: ++this.#inserted,
     });
     if (this.#entries.size > maxEntries) {
@@ -133,13 +152,18 @@ export class LocalTier {
   /** `key` changed (here or anywhere): drop it, and refuse the answers of reads in flight for it. */
   forget(key: string): void {
     this.#entries.delete(key);
-    if (this.#changed.size >= MAX_REMEMBERED_CHANGES) this.#forgetAll();
+    if (this.#changed.size >= MAX_REMEMBERED_CHANGES) this.#refuseReadsInFlight();
     else this.#changed.set(key, ++this.#clock);
   }
 
   /** Anything may have changed: drop every value, and refuse the answers of every read in flight. */
   #forgetAll(): void {
     this.#entries.clear();
+    this.#refuseReadsInFlight();
+  }
+
+  /** The values held stay valid (their changes evicted them); only reads in flight lose their say. */
+  #refuseReadsInFlight(): void {
     this.#changed.clear();
     this.#floor = ++this.#clock;
   }

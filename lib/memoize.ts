@@ -357,11 +357,11 @@ export function createMemoized<A extends unknown[], R>(
         (earlyRefresh !== undefined &&
           shouldRefreshEarly(now, decoded.freshUntil, decoded.computeMs ?? 0, earlyRefresh.beta, earlyRefresh.random))
       ) {
-        refreshInBackground(call);
+        refreshInBackground(call.key, call.args, call.guard);
       }
     }
     if (!stale && call.ticket >= 0)
-      (tier as LocalTier).keep(call.key, call.ticket, decoded.value, stored, decoded.freshUntil);
+      (tier as LocalTier).keep(call.key, call.ticket, decoded.value, stored, decoded.freshUntil, decoded.computeMs);
     emit('onHit', call, stale);
     return decoded.value as R;
   }
@@ -432,10 +432,10 @@ export function createMemoized<A extends unknown[], R>(
    * process, and once in the cluster when locking is on (a caller that finds the lock taken leaves
    * it to the holder). A failure is reported; the stale value keeps being served until it expires.
    */
-  function refreshInBackground(call: Call<A, R>): void {
-    if (refreshing.has(call.key)) return;
-    refreshing.add(call.key);
-    const background = newCall(call.key, call.args, call.guard, false);
+  function refreshInBackground(key: string, args: A, withGuard: StoreGuard): void {
+    if (refreshing.has(key)) return;
+    refreshing.add(key);
+    const background = newCall(key, args, withGuard, false);
     backgroundRefresh(background)
       .catch((error: unknown) =>
         report(
@@ -443,7 +443,7 @@ export function createMemoized<A extends unknown[], R>(
           background,
         ),
       )
-      .finally(() => refreshing.delete(call.key));
+      .finally(() => refreshing.delete(key));
   }
 
   async function backgroundRefresh(call: Call<A, R>): Promise<void> {
@@ -575,9 +575,16 @@ export function createMemoized<A extends unknown[], R>(
     try {
       key = keyFor(args);
       // guardOf() notices a newly configured store, which empties the tier.
-      if (tier !== undefined && tier.size > 0 && guardOf() !== undefined) {
+      if (tier !== undefined && tier.size > 0) {
+        const current = guardOf();
         const value = tier.get(key);
-        if (value !== MISSING) return localHit(key, args, value as R, started);
+        if (value !== MISSING) {
+          // Local hits roll the early-refresh dice too, or a value read once would expire everywhere at once.
+          if (earlyRefresh !== undefined && tier.refreshDue(key, earlyRefresh.beta, earlyRefresh.random)) {
+            refreshInBackground(key, args, current);
+          }
+          return localHit(key, args, value as R, started);
+        }
       }
     } catch (error) {
       return Promise.reject(error);

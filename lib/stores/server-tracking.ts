@@ -22,9 +22,21 @@ interface Trackable {
 
 const UNSUPPORTED =
   'cache-memoize: the local tier cannot hear changes from Redis (it needs node-redis 5.9 or later for ' +
-  "RESP3 'invalidate' events, and a Redis server 6 or later); calls read Redis instead";
+  "RESP3 'invalidate' events, a Redis server 6.2 or later, and a user allowed to run CLIENT); calls read Redis instead";
 
 const RETRY_MS = 1000;
+
+// A command the server does not know (before Redis 6.2: CLIENT TRACKINGINFO; before 6: TRACKING).
+const UNKNOWN_COMMAND = /^ERR unknown (sub)?command/i;
+
+/**
+ * A refusal that the next connection would get too: the user may not run CLIENT, or the server has
+ * no tracking. Other error replies (say, `ERR max number of clients reached`) pass.
+ */
+function isRefusal(error: unknown): boolean {
+  if (toStoreError('tracking', error).code === 'E_NO_PERMISSION') return true;
+  return error instanceof Error && UNKNOWN_COMMAND.test(error.message);
+}
 
 /** The flags of a `CLIENT TRACKINGINFO` reply, whatever type mapping the connection uses. */
 function trackingFlags(info: unknown): string[] {
@@ -67,7 +79,17 @@ export class ServerTracking implements Tracking {
       if (key === null) this.#feed.everything();
       else this.#feed.changed(typeof key === 'string' ? key : key.toString());
     });
-    connection.on('error', () => this.#down());
+    connection.on('error', (error) => {
+      // An error reply while connecting is node-redis's handshake (CLIENT TRACKING ON) refused: an
+      // ACL without CLIENT, a server without tracking. Reconnecting would only repeat it.
+      if (connection.isReady === false && isRefusal(error)) {
+        this.#fail(error);
+        return;
+      }
+      this.#down();
+      // node-redis also reports errors that leave the socket up (a failed ping): set up again.
+      if (connection.isReady === true) this.#sync();
+    });
     connection.on('end', () => this.#down());
     connection.on('ready', () => {
       this.#down();
@@ -94,6 +116,11 @@ export class ServerTracking implements Tracking {
     return this.#failure;
   }
 
+  /** Closed for good: failed, or its client ended (a client connected again gets a new tracking). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Stops tracking for good (the client ended). */
   close(): void {
     this.#closed = true;
@@ -118,12 +145,13 @@ export class ServerTracking implements Tracking {
     let retry = true;
     this.#step(session)
       .catch((error: unknown) => {
-        const { code } = toStoreError('tracking', error);
-        // An error reply (ACL, a server without tracking) will not go away by itself.
-        if (code === 'E_COMMAND_ERROR' || code === 'E_NO_PERMISSION') this.#fail(error);
-        // A dropped connection comes back with 'ready'; anything else is retried after a pause.
-        else if (session === this.#session) setTimeout(() => this.#sync(), RETRY_MS).unref();
         retry = false;
+        // An answer to a command sent before a reconnect says nothing about the new connection.
+        if (session !== this.#session) return;
+        // An error reply (ACL, a server without tracking) will not go away by itself.
+        if (isRefusal(error)) this.#fail(error);
+        // A dropped connection comes back with 'ready'; anything else is retried after a pause.
+        else setTimeout(() => this.#sync(), RETRY_MS).unref();
       })
       .finally(() => {
         this.#syncing = false;

@@ -124,4 +124,9 @@ export interface Tracking {
   covers(functionPrefix: string): boolean;
   /** Set once tracking stopped for good, saying why; nothing will be covered any more. */
   readonly failure?: Error | undefined;
+  /**
+   * `true` once this tracking ended for good (its client ended, or `failure`); a local tier then asks
+   * the store for its tracking again, which may be a new one (the client connected again).
+   */
+  readonly closed?: boolean;
 }
