@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
 import { RedisStore } from '../lib/stores/redis';
-import { probe, untilLocal } from './helpers/local';
-import { connect, sleep, testRedisUrl, uniquePrefix } from './helpers/redis';
+import { killTracking, probe, trackingConnections, untilLocal } from './helpers/local';
+import { connect, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 import { spawnRedis } from './helpers/redis-server';
 
 // Review of the local tier (issue 6): cases where the tier silently stops working or never reports.
@@ -102,3 +102,24 @@ test('a server without CLIENT (renamed away): E_NO_TRACKING once, no reconnect l
     await server.stop();
   }
 }, 15_000);
+
+test('a tracking connection that gave up reconnecting is replaced at a later call: local hits resume', async () => {
+  // The tracking connection inherits the client's reconnect strategy; this one never reconnects.
+  const name = uniquePrefix('gives-up');
+  const client: RedisClientType = createClient({ url: testRedisUrl(), name, socket: { reconnectStrategy: false } });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const p = probe(new RedisStore(client), uniquePrefix('gave-up'), { local: true });
+    await p.call(1);
+    await untilLocal(p, 1);
+    const killed = await killTracking(admin, name);
+    await until(async () => (await trackingConnections(admin, name)).every((c) => c.id !== killed), 'the kill');
+    await sleep(100);
+    // The tier was emptied when the connection ended, and comes back on a new one.
+    await untilLocal(p, 1, 5000);
+    expect(p.errors).toEqual([]);
+  } finally {
+    await client.quit();
+  }
+});

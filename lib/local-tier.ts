@@ -26,6 +26,9 @@ interface Entry {
   stamp: number;
 }
 
+// A tracking that closed (its client ended, or its connection gave up) is replaced at most this often.
+const REATTACH_EVERY_MS = 1000;
+
 // Keys changed recently, for the reads in flight; past this many, older reads are all refused instead.
 const MAX_REMEMBERED_CHANGES = 4096;
 
@@ -54,6 +57,7 @@ export class LocalTier {
   #tracking: Tracking | undefined;
   #unwatch: (() => void) | undefined;
   #failureReported = false;
+  #reattachedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly functionPrefix: string,
@@ -107,6 +111,17 @@ export class LocalTier {
     return shouldRefreshEarly(Date.now(), entry.freshUntil, entry.computeMs, beta, random);
   }
 
+  /** Asks the store for a new tracking, while the store is connected and not more than once a second. */
+  #reattach(): void {
+    const store = this.#store;
+    if (store === undefined || store.isReady?.() === false) return;
+    const now = Date.now();
+    if (now - this.#reattachedAt < REATTACH_EVERY_MS) return;
+    this.#reattachedAt = now;
+    this.#store = undefined;
+    this.attach(store);
+  }
+
   /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */
   ticket(): number {
     const tracking = this.#tracking;
@@ -117,10 +132,8 @@ export class LocalTier {
         this.#failureReported = true;
         this.onFailure(tracking.failure);
       }
-    } else if (tracking.closed === true && this.#store !== undefined) {
-      const store = this.#store;
-      this.#store = undefined;
-      this.attach(store);
+    } else if (tracking.closed === true) {
+      this.#reattach();
     }
     return -1;
   }

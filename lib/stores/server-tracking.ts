@@ -6,7 +6,7 @@ import type { ChangeListener, Tracking } from './store';
 interface TrackingConnection {
   readonly isReady?: boolean;
   on(event: 'invalidate', listener: (key: Buffer | string | null) => void): unknown;
-  on(event: 'ready' | 'end', listener: () => void): unknown;
+  on(event: 'ready' | 'end' | 'terminated', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   unref?(): void;
   connect(): Promise<unknown>;
@@ -73,7 +73,11 @@ export class ServerTracking implements Tracking {
   #closed = false;
   #failure: MemoizeError | undefined;
 
-  constructor(connection: TrackingConnection) {
+  constructor(
+    connection: TrackingConnection,
+    /** Called when the connection ended by itself (its reconnect strategy gave up). */
+    onGaveUp: () => void = () => {},
+  ) {
     this.#connection = connection;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
@@ -90,7 +94,15 @@ export class ServerTracking implements Tracking {
       // node-redis also reports errors that leave the socket up (a failed ping): set up again.
       if (connection.isReady === true) this.#sync();
     });
-    connection.on('end', () => this.#down());
+    const ended = () => {
+      this.#down();
+      if (this.#closed) return;
+      this.#closed = true;
+      onGaveUp();
+    };
+    connection.on('end', ended);
+    // node-redis 6: the reconnect strategy gave up; the connection is unusable from here on.
+    connection.on('terminated', ended);
     connection.on('ready', () => {
       this.#down();
       this.#sync();
@@ -125,7 +137,11 @@ export class ServerTracking implements Tracking {
   close(): void {
     this.#closed = true;
     this.#down();
-    this.#connection.destroy();
+    try {
+      this.#connection.destroy();
+    } catch {
+      // Already closed.
+    }
   }
 
   #down(): void {
@@ -234,10 +250,13 @@ function startTracking(client: object): ServerTracking | null {
   } catch {
     return null;
   }
-  const tracking = new ServerTracking(connection);
+  const forget = () => {
+    if (byClient.get(client) === tracking) byClient.delete(client);
+  };
+  const tracking = new ServerTracking(connection, forget);
   connection.unref?.();
   trackable.once?.('end', () => {
-    byClient.delete(client);
+    forget();
     tracking.close();
   });
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
