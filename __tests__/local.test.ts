@@ -420,6 +420,21 @@ describe('local hits and early refresh; many changes (MemoryStore)', () => {
     await until(() => computes > 1, 'the early refresh to run');
   });
 
+  test('an entry evicted from the store is dropped from every tier, so invalidateAll cannot miss it', async () => {
+    // Two memoizers share one MemoryStore that holds two entries (value and token each).
+    const store = new MemoryStore({ maxKeys: 4 });
+    const keyPrefix = uniquePrefix('local-evicted');
+    const source = { version: 1 };
+    const a = probe(store, keyPrefix, { local: true }, source);
+    const b = probe(store, keyPrefix, { local: true }, source);
+    await b.call(1);
+    await untilLocal(b, 1);
+    for (const id of [2, 3, 4]) await a.call(id);
+    source.version = 2;
+    await a.f.invalidateAll();
+    expect((await b.call(1)).value.version).toBe(2);
+  });
+
   test('more than 4096 changes of other keys do not empty the tier (reads in flight lose their say only)', async () => {
     const p = probe(new MemoryStore({ maxKeys: 20_000 }), uniquePrefix('local-many'), { local: true });
     await p.call(1);

@@ -162,7 +162,7 @@ export class MemoryStore implements Store {
     const slot = this.#slots.get(key);
     if (slot === undefined) return undefined;
     if (slot.expiresAt <= this.#now()) {
-      this.#slots.delete(key);
+      this.#drop(key);
       return undefined;
     }
     return slot;
@@ -183,12 +183,18 @@ export class MemoryStore implements Store {
     // Evicting a token is safe: a write without its token is refused, never misapplied.
     for (const oldest of this.#slots.keys()) {
       if (this.#slots.size <= this.#maxKeys) break;
-      this.#slots.delete(oldest);
+      this.#drop(oldest);
     }
   }
 
   #sweep(): void {
     const now = this.#now();
-    for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#slots.delete(key);
+    for (const [key, slot] of this.#slots) if (slot.expiresAt <= now) this.#drop(key);
+  }
+
+  /** Expiry and eviction are changes too, as Redis reports them to trackers (local tiers). */
+  #drop(key: string): void {
+    this.#slots.delete(key);
+    this.#feed.changed(key);
   }
 }
