@@ -62,28 +62,33 @@ export class LocalTier {
   constructor(
     readonly functionPrefix: string,
     readonly settings: LocalSettings,
-    /** Told once when the store's tracking stopped for good (the tier is then never used). */
-    readonly onFailure: (failure: Error) => void,
+    /**
+     * Told once per store when the tier cannot be used: the store reports no changes (`undefined`),
+     * or its tracking stopped for good (`failure`, saying why).
+     */
+    readonly onFailure: (failure: Error | undefined) => void,
   ) {}
 
   /**
-   * Follows `store`'s changes from now on (a new store empties the tier). Returns `false` when the
-   * store offers no change notifications: then the tier stays empty.
+   * Follows `store`'s changes from now on (a new store empties the tier). A store that offers no
+   * change notifications is reported to `onFailure`, and the tier stays empty.
    */
-  attach(store: Store): boolean {
-    if (store === this.#store) return this.#tracking !== undefined;
+  attach(store: Store): void {
+    if (store === this.#store) return;
     this.#unwatch?.();
     this.#unwatch = undefined;
     this.#store = store;
     this.#failureReported = false;
     this.#tracking = store.tracking?.();
     this.#forgetAll();
-    if (this.#tracking === undefined) return false;
+    if (this.#tracking === undefined) {
+      this.onFailure(undefined);
+      return;
+    }
     this.#unwatch = this.#tracking.watch(this.functionPrefix, (key) => {
       if (key === null) this.#forgetAll();
       else this.forget(key);
     });
-    return true;
   }
 
   /** The value for `key`, or {@link MISSING}. */

@@ -118,16 +118,7 @@ export function createMemoized<A extends unknown[], R>(
   const functionPrefix = functionKeyPrefix(options.keyPrefix, name);
   const entryKey = entryKeys(functionPrefix);
   const flights = new Flights<R>();
-  const tier =
-    options.local === undefined
-      ? undefined
-      : new LocalTier(functionPrefix, options.local, (failure) =>
-          report(failure instanceof MemoizeError ? failure : new MemoizeError('E_NO_TRACKING', failure.message), {
-            key: functionPrefix,
-            args: [] as unknown as A,
-            started: performance.now(),
-          }),
-        );
+  const tier = options.local === undefined ? undefined : new LocalTier(functionPrefix, options.local, noTracking);
   const storeOf = options.store === undefined ? () => context.store() : () => options.store as Store;
   const ownSettings = options.storeSettings;
   let baseSettings: StoreSettings | undefined;
@@ -150,18 +141,23 @@ export function createMemoized<A extends unknown[], R>(
     const current = settingsOf();
     if (guard === undefined || guard.store !== store || guard.settings !== current) {
       guard = new StoreGuard(store, current);
-      if (tier !== undefined && !tier.attach(store)) {
-        report(
-          new MemoizeError(
+      tier?.attach(store);
+    }
+    return guard;
+  }
+
+  /** The local tier cannot be used: its store reports no changes, or `failure` says why they stopped. */
+  function noTracking(failure: Error | undefined): void {
+    const error =
+      failure instanceof MemoizeError
+        ? failure
+        : new MemoizeError(
             'E_NO_TRACKING',
             `cache-memoize: the local tier of ${name} is not used: its store does not report changes (a Redis ` +
               'Cluster client, or a custom store without tracking()); every call reads the store',
-          ),
-          { key: functionPrefix, args: [] as unknown as A, started: performance.now() },
-        );
-      }
-    }
-    return guard;
+            { cause: failure },
+          );
+    report(error, { key: functionPrefix, args: [] as unknown as A, started: performance.now() });
   }
 
   function keyFor(args: A): string {

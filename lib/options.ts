@@ -278,21 +278,13 @@ export const DEFAULT_STORE_SETTINGS: StoreSettings = {
   breaker: { failures: 5, coolDownMs: 1000 },
   maxValueBytes: 8 * 1024 * 1024,
 };
-const MEMOIZER_KEYS = [
-  'ttl',
-  'keyPrefix',
+const MEMOIZER_KEYS: string[] = [
+  ...CREATION_KEYS,
   'store',
   'client',
   'timeout',
   'circuitBreaker',
   'maxValueBytes',
-  'lock',
-  'lockTtl',
-  'lockWait',
-  'staleTtl',
-  'earlyRefresh',
-  'local',
-  'clone',
   'onHit',
   'onMiss',
   'onError',
