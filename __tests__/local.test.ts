@@ -486,6 +486,32 @@ describe('RedisStore: the race the tickets exist for', () => {
   });
 });
 
+/**
+ * Stands for node-redis 5.8: its duplicate() ignores emitInvalidate, so the handshake leaves tracking
+ * off on the RESP3 connection. Faked with the current client rather than a second node-redis install:
+ * what the library checks is the server's CLIENT TRACKINGINFO. The tracking connection is asked for
+ * with overrides (`duplicates`), the lock-release subscriber without (`others`).
+ */
+function oldNodeRedis(client: RedisClientType) {
+  const name = uniquePrefix('old-node-redis');
+  const duplicates: RedisClientType[] = [];
+  const others: RedisClientType[] = [];
+  const old = {
+    get: (key: string) => client.get(key),
+    evalSha: (sha: string, o: { keys: string[]; arguments: string[] }) => client.evalSha(sha, o),
+    eval: (script: string, o: { keys: string[]; arguments: string[] }) => client.eval(script, o),
+    unlink: (keys: string[]) => client.unlink(keys),
+    scanIterator: (o: { MATCH: string; COUNT: number }) => client.scanIterator(o),
+    duplicate: (overrides?: object) => {
+      const d = createClient({ url: testRedisUrl(), RESP: 3, name }) as RedisClientType;
+      if (overrides !== undefined) duplicates.push(d);
+      else others.push(d);
+      return d;
+    },
+  };
+  return { old, duplicates, others };
+}
+
 describe('E_NO_TRACKING: no local tier without change notifications', () => {
   test('a custom store without tracking(): reported once through onError; every call reads the store', async () => {
     const store = new Untracked(new MemoryStore());
@@ -523,26 +549,7 @@ describe('E_NO_TRACKING: no local tier without change notifications', () => {
   });
 
   test('node-redis without emitInvalidate (before 5.9): detected, reported once, calls read Redis', async () => {
-    // Stands for node-redis 5.8: its duplicate() ignores emitInvalidate, so the handshake leaves
-    // tracking off on the RESP3 connection. Faked with the current client rather than a second
-    // node-redis install: what the library checks is the server's CLIENT TRACKINGINFO.
-    const name = uniquePrefix('old-node-redis');
-    const duplicates: RedisClientType[] = [];
-    const others: RedisClientType[] = [];
-    const old = {
-      get: (key: string) => client.get(key),
-      evalSha: (sha: string, o: { keys: string[]; arguments: string[] }) => client.evalSha(sha, o),
-      eval: (script: string, o: { keys: string[]; arguments: string[] }) => client.eval(script, o),
-      unlink: (keys: string[]) => client.unlink(keys),
-      scanIterator: (o: { MATCH: string; COUNT: number }) => client.scanIterator(o),
-      // The tracking connection is asked for with overrides; the lock-release subscriber without.
-      duplicate: (overrides?: object) => {
-        const d = createClient({ url: testRedisUrl(), RESP: 3, name }) as RedisClientType;
-        if (overrides !== undefined) duplicates.push(d);
-        else others.push(d);
-        return d;
-      },
-    };
+    const { old, duplicates, others } = oldNodeRedis(client);
     try {
       const p = probe(new RedisStore(old as never), uniquePrefix('local-old'), { local: true });
       const first = await p.call(1);
@@ -567,22 +574,9 @@ describe('E_NO_TRACKING: no local tier without change notifications', () => {
   });
 
   test('E_NO_TRACKING from a node-redis without emitInvalidate reaches onError, like the other causes', async () => {
-    // Fails today: ServerTracking reports it with warnUnheard only (a process warning that even says
-    // "set onError to see every failure"), so a function's onError never hears it, unlike the
-    // cluster and custom-store cases, which go through report() in memoize.ts.
-    const duplicates: RedisClientType[] = [];
-    const old = {
-      get: (key: string) => client.get(key),
-      evalSha: (sha: string, o: { keys: string[]; arguments: string[] }) => client.evalSha(sha, o),
-      eval: (script: string, o: { keys: string[]; arguments: string[] }) => client.eval(script, o),
-      unlink: (keys: string[]) => client.unlink(keys),
-      scanIterator: (o: { MATCH: string; COUNT: number }) => client.scanIterator(o),
-      duplicate: () => {
-        const d = createClient({ url: testRedisUrl(), RESP: 3 }) as RedisClientType;
-        duplicates.push(d);
-        return d;
-      },
-    };
+    // Tracking gives up inside a ServerTracking shared by the client, which has no hooks: the report
+    // must still reach this function's onError at its next call, not only a process warning.
+    const { old, duplicates, others } = oldNodeRedis(client);
     const spy = jest.spyOn(process, 'emitWarning').mockImplementation((() => {}) as typeof process.emitWarning);
     try {
       const p = probe(new RedisStore(old as never), uniquePrefix('local-old-hook'), { local: true });
@@ -592,7 +586,7 @@ describe('E_NO_TRACKING: no local tier without change notifications', () => {
       expect(p.errors.map((e) => e.code)).toContain('E_NO_TRACKING');
     } finally {
       spy.mockRestore();
-      for (const d of duplicates) if (d.isOpen) d.destroy();
+      for (const d of [...duplicates, ...others]) if (d.isOpen) d.destroy();
     }
   });
 });
