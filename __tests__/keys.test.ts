@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { canonicalArgs, digestArgs, entryKey, entryKeys } from '../lib/key';
+import { canonicalArgs, digestArgs, entryKey, entryKeys } from '../lib/canonical-args';
 
 class Point {
   constructor(

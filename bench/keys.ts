@@ -1,5 +1,6 @@
 import objectHash from 'object-hash';
-import { entryKey, functionKeyPrefix } from '../lib/key';
+import { entryKey } from '../lib/canonical-args';
+import { functionKeyPrefix } from '../lib/key';
 import { compare, syncRate } from './lib/measure';
 import { type BenchResult, verdict } from './lib/report';
 

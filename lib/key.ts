@@ -1,212 +1,39 @@
-import { createHash, hash as oneShotHash } from 'node:crypto';
-import objectHash from 'object-hash';
-import { builtinTag, isPlainObject } from './builtins';
-
-// One-shot crypto.hash arrived in Node 20.12; it skips the Hash object and is about twice as fast.
-const sha256: (data: string) => string =
-  typeof oneShotHash === 'function'
-    ? (data) => oneShotHash('sha256', data, 'base64url')
-    : (data) => createHash('sha256').update(data).digest('base64url');
-
-/** Suffix of the key that holds an entry's generation token, in the entry's hash slot. */
-const TOKEN_SUFFIX = ':g';
-
-/** Thrown inside the encoder; each container level prepends its path segment on the way out. */
-class KeyError extends TypeError {
-  constructor(
-    readonly reason: string,
-    readonly path: string,
-  ) {
-    super(reason);
-  }
-}
-
-function fail(reason: string): never {
-  throw new KeyError(reason, '');
-}
-
-function within(segment: string, error: unknown): never {
-  if (error instanceof KeyError) throw new KeyError(error.reason, segment + error.path);
-  throw error;
-}
-
-function encodeString(value: string): string {
-  // Lone surrogates all become U+FFFD in UTF-8, so they would collide; JSON escapes them.
-  if (value.isWellFormed()) return `s${value.length}:${value}`;
-  const escaped = JSON.stringify(value);
-  return `w${escaped.length}:${escaped}`;
-}
-
-function encodeBytes(view: ArrayBufferView): string {
-  const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
-  return `B${encodeString(view.constructor.name)}${bytes.length}:${bytes}`;
-}
-
-function encodeSorted(tag: string, parts: string[]): string {
-  // Each part is self-delimiting, so the sorted concatenation is unambiguous and order-free.
-  parts.sort();
-  return `${tag}${parts.length}:${parts.join('')}`;
-}
-
-function encodeObject(value: object, stack: object[]): string {
-  if (stack.includes(value)) fail('is circular (it contains itself)');
-  stack.push(value);
-  try {
-    if (Array.isArray(value)) {
-      let out = `a${value.length}:`;
-      for (let i = 0; i < value.length; i++) {
-        try {
-          out += encode(value[i], stack);
-        } catch (error) {
-          within(`[${i}]`, error);
-        }
-      }
-      return out;
-    }
-    if (isPlainObject(value)) {
-      const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      let out = `o${keys.length}:`;
-      for (const k of keys) {
-        try {
-          out += encodeString(k) + encode(record[k], stack);
-        } catch (error) {
-          within(`.${k}`, error);
-        }
-      }
-      return out;
-    }
-    const kind = builtinTag(value);
-    if (kind === 'Date') return `D${(value as Date).getTime()};`;
-    if (kind === 'Map') {
-      const parts: string[] = [];
-      for (const [k, v] of value as Map<unknown, unknown>) {
-        try {
-          parts.push(encode(k, stack) + encode(v, stack));
-        } catch (error) {
-          within('<map entry>', error);
-        }
-      }
-      return encodeSorted('M', parts);
-    }
-    if (kind === 'Set') {
-      const parts: string[] = [];
-      for (const v of value as Set<unknown>) {
-        try {
-          parts.push(encode(v, stack));
-        } catch (error) {
-          within('<set member>', error);
-        }
-      }
-      return encodeSorted('S', parts);
-    }
-    if (ArrayBuffer.isView(value)) return encodeBytes(value);
-    if (kind === 'ArrayBuffer') return encodeBytes(new Uint8Array(value as ArrayBuffer));
-    if (kind === 'RegExp') return `R${encodeString((value as RegExp).source)}${encodeString((value as RegExp).flags)}`;
-    return encodeInstance(value);
-  } finally {
-    stack.pop();
-  }
-}
-
-function encodeInstance(value: object): string {
-  // No fast path for class instances: object-hash walks their own properties, tagged by class name.
-  const className = (value.constructor as { name?: unknown } | undefined)?.name;
-  let digest: string;
-  try {
-    digest = objectHash(value);
-  } catch (error) {
-    fail(`cannot be hashed by object-hash (${error instanceof Error ? error.message : String(error)})`);
-  }
-  return `c${encodeString(typeof className === 'string' ? className : '')}${digest}`;
-}
-
-function encode(value: unknown, stack: object[]): string {
-  switch (typeof value) {
-    case 'string':
-      return encodeString(value);
-    case 'number':
-      return Object.is(value, -0) ? 'n-0;' : `n${value};`;
-    case 'boolean':
-      return value ? 't' : 'f';
-    case 'undefined':
-      return 'u';
-    case 'bigint':
-      return `b${value};`;
-    case 'object':
-      return value === null ? 'z' : encodeObject(value, stack);
-    case 'function':
-      return fail('is a function; functions cannot be part of a cache key');
-    default:
-      return fail(`is a ${typeof value}; it cannot be part of a cache key`);
-  }
-}
-
 /**
- * The canonical, type-tagged, length-prefixed text of an argument list: equal lists give equal text,
- * distinct lists (by value and type) give distinct text. Exposed for tests and benchmarks.
+ * The key format, composed and parsed here and nowhere else.
  *
- * @throws TypeError naming the offending argument path, for functions, symbols and circular values.
+ * Every key of one memoized function starts with its function prefix, `keyPrefix:name:`. An entry's
+ * value lives at `keyPrefix:name:{digest}`; the braces are a Redis Cluster hash tag, so the entry's
+ * sibling keys (generation token, compute lock, waiters mark: the value key plus a suffix) live in
+ * the same slot and one script can touch them all. A value key is the only kind that ends with `}`.
  */
-export function canonicalArgs(args: readonly unknown[]): string {
-  let out = `a${args.length}:`;
-  const stack: object[] = [];
-  for (let i = 0; i < args.length; i++) {
-    try {
-      out += encode(args[i], stack);
-    } catch (error) {
-      if (!(error instanceof KeyError)) throw error;
-      throw new TypeError(
-        `cache-memoize: argument ${i}${error.path} ${error.reason}. Use the keyArgs option to key on something else.`,
-      );
-    }
-  }
-  return out;
-}
 
-/** SHA-256 (base64url) of {@link canonicalArgs}: 43 characters, the same in every process and version. */
-export function digestArgs(args: readonly unknown[]): string {
-  return sha256(canonicalArgs(args));
-}
+/** Suffix of the key that holds an entry's generation token. */
+const TOKEN_SUFFIX = ':g';
+/** Suffix of the key that holds an entry's cross-process compute lock. */
+const LOCK_SUFFIX = ':l';
+/** Suffix of the key that marks a lock as waited for, so that its release is announced. */
+const WAITERS_SUFFIX = ':w';
+const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX];
 
 /**
- * The part every key of one memoized function starts with: `keyPrefix:name:`.
- * keyPrefix and name are validated by options.ts, so they contain no `{` or `}`.
+ * The part every key of one memoized function starts with: `keyPrefix:name:`. Both parts are
+ * validated when options are parsed: no `{` or `}`, and `name` has no `:`.
  */
 export function functionKeyPrefix(keyPrefix: string, name: string): string {
   return `${keyPrefix}:${name}:`;
 }
 
-/**
- * The key of one entry's value: `keyPrefix:name:{digest}`. The braces are a Redis Cluster hash tag,
- * so the value, its generation token (and later its lock) live in one slot.
- */
-export function entryKey(functionPrefix: string, args: readonly unknown[]): string {
-  return `${functionPrefix}{${digestArgs(args)}}`;
+/** The key of one entry's value: the function prefix, then the argument digest in a hash tag. */
+export function valueKey(functionPrefix: string, digest: string): string {
+  return `${functionPrefix}{${digest}}`;
 }
 
-// Remembered texts are short: for them SHA-256 is most of a key's cost, and each entry stays small.
-const REMEMBERED_TEXT_LENGTH = 128;
-const REMEMBERED_KEYS = 1024;
-
 /**
- * {@link entryKey} for one function, remembering the keys of short argument lists (up to 1024 of
- * them, forgotten all at once when full). A remembered key is also the same string object each time,
- * so maps and the Redis encoder find it flat with its hash already computed.
+ * What every key of every entry of one function starts with: the function prefix and the opening
+ * brace, so that `invalidateAll` of `memo:user:` never reaches the entries of `memo:user:x:`.
  */
-export function entryKeys(functionPrefix: string): (args: readonly unknown[]) => string {
-  const remembered = new Map<string, string>();
-  return (args) => {
-    const text = canonicalArgs(args);
-    if (text.length > REMEMBERED_TEXT_LENGTH) return `${functionPrefix}{${sha256(text)}}`;
-    let key = remembered.get(text);
-    if (key === undefined) {
-      if (remembered.size >= REMEMBERED_KEYS) remembered.clear();
-      key = `${functionPrefix}{${sha256(text)}}`;
-      remembered.set(text, key);
-    }
-    return key;
-  };
+export function entriesPrefix(functionPrefix: string): string {
+  return `${functionPrefix}{`;
 }
 
 /** The key of the generation token that guards writes to the entry at `valueKey`. */
@@ -214,25 +41,33 @@ export function tokenKeyOf(valueKey: string): string {
   return valueKey + TOKEN_SUFFIX;
 }
 
-/** Suffix of the key that holds an entry's cross-process compute lock. */
-const LOCK_SUFFIX = ':l';
-/** Suffix of the key that marks a lock as waited for, so its release is announced. */
-const WAITERS_SUFFIX = ':w';
-
-const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX];
-
-/** The key of an entry's compute lock, in the entry's hash slot. */
+/** The key of an entry's compute lock. */
 export function lockKeyOf(valueKey: string): string {
   return valueKey + LOCK_SUFFIX;
 }
 
-/** The key that says someone waits for an entry's lock, in the entry's hash slot. */
+/** The key that says someone waits for an entry's lock. */
 export function waitersKeyOf(valueKey: string): string {
   return valueKey + WAITERS_SUFFIX;
 }
 
-/** The value key an entry key (value, token, lock or waiters mark) belongs to. */
+/** Every key of the entry at `valueKey`, in the order scripts receive them: value, token, lock, waiters. */
+export function entryKeysOf(valueKey: string): [string, string, string, string] {
+  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), waitersKeyOf(valueKey)];
+}
+
+/** The value key that an entry's key (value, token, lock or waiters mark) belongs to. */
 export function valueKeyOf(key: string): string {
   for (const suffix of SIBLING_SUFFIXES) if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
   return key;
+}
+
+/**
+ * The function prefix of a value key, or `undefined` for any other key (an entry's token, lock or
+ * waiters mark, or a key the library did not write).
+ */
+export function functionPrefixOfValueKey(key: string): string | undefined {
+  if (!key.endsWith('}')) return undefined;
+  const open = key.lastIndexOf('{');
+  return open < 0 ? undefined : key.slice(0, open);
 }

@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { entryKeys } from './canonical-args';
 import type { Timed } from './deadline';
 import { shouldRefreshEarly } from './early-refresh';
 import { isWrongType, MemoizeError, SerializationError, type StoreError, toStoreError } from './errors';
 import { type Flight, Flights } from './flight';
 import { StoreGuard } from './guard';
-import { entryKeys, functionKeyPrefix } from './key';
+import { entriesPrefix, functionKeyPrefix } from './key';
 import { LocalTier, MISSING } from './local-tier';
 import { ComputeTimes, MIN_LOCK_TTL_MS, pollMs } from './lock';
 import {
@@ -638,7 +639,7 @@ export function createMemoized<A extends unknown[], R>(
     try {
       const refusal = current.refusal('invalidateAll', info.started, true);
       if (refusal !== undefined) throw refusal;
-      await current.store.deleteMatching(functionPrefix + '{', current.bound('invalidateAll'));
+      await current.store.deleteMatching(entriesPrefix(functionPrefix), current.bound('invalidateAll'));
     } catch (error) {
       throw storeFailure('invalidateAll', error, info);
     } finally {

@@ -1,9 +1,9 @@
+import { functionPrefixOfValueKey } from '../key';
 import type { ChangeListener } from './store';
 
 /**
  * Routes entry changes to the listeners watching each function prefix. Only value keys are routed:
- * an entry's value key ends with the closing brace of its hash tag, while its token, lock and
- * waiters keys carry a suffix after it and never change the cached value.
+ * an entry's token, lock and waiters keys never change the cached value.
  */
 export class ChangeFeed {
   readonly #listeners = new Map<string, Set<ChangeListener>>();
@@ -32,8 +32,9 @@ export class ChangeFeed {
 
   /** Delivers a change of `key` (any key of an entry, or a foreign key under a watched prefix). */
   changed(key: string): void {
-    if (!key.endsWith('}')) return;
-    const set = this.#listeners.get(key.slice(0, key.lastIndexOf('{')));
+    const prefix = functionPrefixOfValueKey(key);
+    if (prefix === undefined) return;
+    const set = this.#listeners.get(prefix);
     if (set !== undefined) for (const listener of set) listener(key);
   }
 
