@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import fc from 'fast-check';
 import type { RedisClientType } from 'redis';
-import { shouldRefreshEarly } from '../lib/early-refresh';
+import { shouldRefreshEarly } from '../lib/engine/early-refresh';
 import { MemoizeError } from '../lib/errors';
 import { createMemoizer, type Memoize } from '../lib/memoizer';
 import type { CallEvent, ErrorEvent } from '../lib/options';

@@ -1,4 +1,4 @@
-import { type Flight, Flights } from '../lib/flight';
+import { type Flight, Flights } from '../lib/engine/flight';
 
 function flight(): Flight<number> {
   return { promise: Promise.resolve(1), superseded: false };

@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
 import { createClient, type RedisClientType } from 'redis';
 import { encode, stamp } from '../lib/serializer';
-import { RedisStore } from '../lib/stores/redis';
+import { RedisStore } from '../lib/stores/redis/store';
 import type { Command, Reply } from './fixtures/local-child';
 import {
   killTracking,
@@ -11,7 +11,7 @@ import {
   type Probe,
   probe,
   trackingConnections,
-  trackingOfClient,
+  trackingOf,
   untilLocal,
 } from './helpers/local';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
@@ -253,7 +253,7 @@ describe('tracking connection failures (a redis-server of its own)', () => {
     const pb = probe(new RedisStore(cb), keyPrefix, { timeout: '5s' }, source);
     await pa.call(1);
     const v1 = await untilLocal(pa, 1);
-    const heard = listen(ca, pa.functionPrefix);
+    const heard = listen(pa.store, pa.functionPrefix);
     return {
       name,
       ca,
@@ -289,7 +289,7 @@ describe('tracking connection failures (a redis-server of its own)', () => {
       try {
         await killTracking(admin, s.name);
         await until(() => s.heard.heard.includes(null), 'the drop to be heard');
-        expect(trackingOfClient(s.ca).covers(s.pa.functionPrefix)).toBe(false);
+        expect(trackingOf(s.pa.store).covers(s.pa.functionPrefix)).toBe(false);
         const during = await s.pa.call(1);
         expect(during.kind).toBe('store');
         expect(during.value).toEqual(s.v1);
@@ -333,7 +333,7 @@ describe('tracking connection failures (a redis-server of its own)', () => {
     const source = { version: 1 };
     const pa = probe(new Gated(new RedisStore(ca)), keyPrefix, { local: true }, source);
     const pb = probe(new RedisStore(cb), keyPrefix, {}, source);
-    const heard = listen(ca, pa.functionPrefix);
+    const heard = listen(pa.store, pa.functionPrefix);
     try {
       await pa.call(0);
       await untilLocal(pa, 0);
@@ -352,7 +352,7 @@ describe('tracking connection failures (a redis-server of its own)', () => {
       } finally {
         await letIn();
       }
-      await until(() => trackingOfClient(ca).covers(pa.functionPrefix), 'tracking to be back', 5000);
+      await until(() => trackingOf(pa.store).covers(pa.functionPrefix), 'tracking to be back', 5000);
       release.resolve();
       expect((await read).value.version).toBe(1);
       const next = await pa.call(1);

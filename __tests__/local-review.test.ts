@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
-import { RedisStore } from '../lib/stores/redis';
+import { RedisStore } from '../lib/stores/redis/store';
 import { killTracking, probe, trackingConnections, untilLocal } from './helpers/local';
 import { connect, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 import { spawnRedis } from './helpers/redis-server';

@@ -1,8 +1,8 @@
 import { createClient, type RedisClientType } from 'redis';
 import { createMemoizer, memoize } from '../lib/memoizer';
 import { MemoryStore } from '../lib/stores/memory';
-import { RedisStore } from '../lib/stores/redis';
-import type { LockRequest, Tracking } from '../lib/stores/store';
+import { RedisStore } from '../lib/stores/redis/store';
+import type { DeleteMatchingRequest, RotateRequest, Tracking } from '../lib/stores/store';
 import { keptStoreHit, listen, type Probe, probe, untilLocal } from './helpers/local';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 import { bothStores, CountingStore } from './helpers/stores';
@@ -61,16 +61,13 @@ class Deaf extends CountingStore {
     await this.#wait();
     return super.delete(key);
   }
-  override async rotate(key: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
+  override async rotate(request: RotateRequest): Promise<string> {
     await this.#wait();
-    return super.rotate(key, tokenTtlMs, lock);
+    return super.rotate(request);
   }
-  override async deleteMatching(
-    prefix: string,
-    bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>,
-  ): Promise<number> {
+  override async deleteMatching(request: DeleteMatchingRequest): Promise<number> {
     await this.#wait();
-    return super.deleteMatching(prefix, bound);
+    return super.deleteMatching(request);
   }
 }
 
@@ -453,7 +450,7 @@ describe('RedisStore: the race the tickets exist for', () => {
     await a.call(0);
     await untilLocal(a, 0); // tracking confirmed
     await a.call(1); // stored, version 1; not in the tier (a miss is not kept)
-    const heard = listen(client, a.functionPrefix);
+    const heard = listen(a.store, a.functionPrefix);
     try {
       const gate = gated.arm();
       const read = a.call(1);

@@ -7,11 +7,12 @@ import type { Memoized } from '../lib/memoize';
 import { createMemoizer } from '../lib/memoizer';
 import type { MemoizeOptions } from '../lib/options';
 import { MemoryStore } from '../lib/stores/memory';
-import { RedisStore } from '../lib/stores/redis';
-import type { Begin, BeginOptions, LockRequest, Store, Waiting } from '../lib/stores/store';
+import { RedisStore } from '../lib/stores/redis/store';
+import type { Begin, BeginRequest, Store } from '../lib/stores/store';
 import type { ChildValue, Command, ComputingEvent, Reply, SetupCommand } from './fixtures/lock-child';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix } from './helpers/redis';
 import { type RedisServer, spawnRedis } from './helpers/redis-server';
+import { CountingStore } from './helpers/stores';
 
 // The cross-process compute lock (options lock, lockTtl, lockWait) against real redis-servers: forked
 // processes for the cluster-wide cases, and memoizers with their own client (or sharing one
@@ -52,75 +53,30 @@ class Signal {
 }
 
 /**
- * A transparent store wrapper that lets a test see what the lock does: how many begins found the
- * lock taken (a caller now waiting for a holder), and when the releases it sent have run.
+ * The tests' pass-through store, also counting the begins that found the lock taken (a caller now
+ * waiting for a holder).
  */
-class Observed implements Store {
-  readonly #pending = new Set<Promise<unknown>>();
+class Observed extends CountingStore {
   readonly #changed = new Signal();
   /** Begins (not background refreshes) that found the lock held by someone else. */
   waits = 0;
   /** Called after each such begin. */
   onWait: () => void = () => {};
 
-  constructor(readonly inner: Store) {}
-
-  /** The RedisStore's client, so the guard shares its breaker as it would without the wrapper. */
-  get client(): unknown {
-    return (this.inner as { client?: unknown }).client;
-  }
-
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.#pending.add(work);
-    const done = () => this.#pending.delete(work);
-    work.then(done, done);
-    return work;
-  }
-
-  get(key: string): Promise<string | null | undefined> {
-    return this.inner.get(key);
-  }
-  begin(key: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin> {
-    return this.#track(
-      this.inner.begin(key, tokenTtlMs, options).then((begun) => {
-        if (begun.locked === false && options?.ignoreValue !== true) {
-          this.waits++;
-          this.#changed.notify();
-          this.onWait();
-        }
-        return begun;
-      }),
-    );
-  }
-  set(key: string, token: string, value: string, ttlMs: number, tokenTtlMs: number, lockToken?: string) {
-    return this.#track(this.inner.set(key, token, value, ttlMs, tokenTtlMs, lockToken));
-  }
-  release(key: string, lockToken: string): Promise<void> {
-    return this.#track((this.inner.release as NonNullable<Store['release']>).call(this.inner, key, lockToken));
-  }
-  waitFor(key: string, ms: number, since?: number): Waiting {
-    return (this.inner.waitFor as NonNullable<Store['waitFor']>).call(this.inner, key, ms, since);
-  }
-  delete(key: string): Promise<void> {
-    return this.#track(this.inner.delete(key));
-  }
-  rotate(key: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
-    return this.#track(this.inner.rotate(key, tokenTtlMs, lock));
-  }
-  deleteMatching(prefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>): Promise<number> {
-    return this.#track(this.inner.deleteMatching(prefix, bound));
-  }
-  isReady(): boolean {
-    return this.inner.isReady?.() ?? true;
+  override begin(request: BeginRequest): Promise<Begin> {
+    return super.begin(request).then((begun) => {
+      if (begun.locked === false && request.ignoreValue !== true) {
+        this.waits++;
+        this.#changed.notify();
+        this.onWait();
+      }
+      return begun;
+    });
   }
 
   /** Resolves once `count` begins have found the lock taken. */
   waiting(count = 1): Promise<void> {
     return this.#changed.until(() => this.waits >= count);
-  }
-  /** Resolves once every operation sent so far (releases included) has settled. */
-  async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 }
 
@@ -135,7 +91,7 @@ class StallOnBegin extends Observed {
   ) {
     super(inner);
   }
-  override begin(key: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin> {
+  override begin(request: BeginRequest): Promise<Begin> {
     if (this.#armed) {
       this.#armed = false;
       this.server.pause();
@@ -144,7 +100,7 @@ class StallOnBegin extends Observed {
         this.resumed.resolve();
       }, this.ms);
     }
-    return super.begin(key, tokenTtlMs, options);
+    return super.begin(request);
   }
 }
 

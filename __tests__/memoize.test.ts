@@ -295,9 +295,15 @@ describe.each(bothStores(() => client))('memoize over %s', (_name, makeStore) =>
     await f();
     // Plant what another program (or a version from the future) might leave there.
     const key = f.keyFor();
-    await store.rotate(key, 60_000);
-    const fresh = await store.begin(key, 60_000);
-    await store.set(key, fresh.token!, 'cm9J{"__proto__":{"polluted":true}}', 60_000, 60_000);
+    await store.rotate({ key, tokenTtlMs: 60_000 });
+    const fresh = await store.begin({ key, tokenTtlMs: 60_000 });
+    await store.set({
+      key,
+      token: fresh.token!,
+      value: 'cm9J{"__proto__":{"polluted":true}}',
+      ttlMs: 60_000,
+      tokenTtlMs: 60_000,
+    });
     expect(await f()).toBe('good');
     expect(errors).toEqual(['E_DECODE']);
     expect(await f()).toBe('good');
@@ -369,11 +375,11 @@ describe('memoizers and configuration', () => {
       get: () => {
         throw new Error('sync bug');
       },
-      begin: (k, t) => inner.begin(k, t),
-      set: (k, tok, v, ttl, tt) => inner.set(k, tok, v, ttl, tt),
+      begin: (request) => inner.begin(request),
+      set: (request) => inner.set(request),
       delete: (k) => inner.delete(k),
-      rotate: (k, t) => inner.rotate(k, t),
-      deleteMatching: (p) => inner.deleteMatching(p),
+      rotate: (request) => inner.rotate(request),
+      deleteMatching: (request) => inner.deleteMatching(request),
     };
     const errors: string[] = [];
     const memoize = createMemoizer({ store, onError: (e) => errors.push(e.error.code) });

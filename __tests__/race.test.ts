@@ -1,6 +1,6 @@
 import type { RedisClientType } from 'redis';
 import { createMemoizer, type Memoize } from '../lib/memoizer';
-import { RedisStore } from '../lib/stores/redis';
+import { RedisStore } from '../lib/stores/redis/store';
 import type { Store } from '../lib/stores/store';
 import { connect, deferred, sleep, uniquePrefix } from './helpers/redis';
 import { bothStores } from './helpers/stores';

@@ -1,6 +1,6 @@
 import { SocketTimeoutError } from 'redis';
 import { configure } from '../lib/memoizer';
-import { createResilientClient, RESILIENT_DEFAULTS, reconnectForever } from '../lib/resilient-client';
+import { createResilientClient, RESILIENT_DEFAULTS, reconnectForever } from '../lib/stores/redis/resilient-client';
 import { untilReady } from './faults/scenarios';
 import { sleep } from './helpers/redis';
 import { freePort, spawnRedis } from './helpers/redis-server';

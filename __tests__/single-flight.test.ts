@@ -1,6 +1,6 @@
 import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
-import { RedisStore } from '../lib/stores/redis';
+import { RedisStore } from '../lib/stores/redis/store';
 import { connect, deferred, sleep, uniquePrefix } from './helpers/redis';
 import { CountingStore } from './helpers/stores';
 

@@ -5,7 +5,7 @@ import { createMemoizer, type Memoize } from '../lib/memoizer';
 import type { CallEvent, DurationString, ErrorEvent } from '../lib/options';
 import { decode, encode, stamp } from '../lib/serializer';
 import { MemoryStore } from '../lib/stores/memory';
-import { RedisStore } from '../lib/stores/redis';
+import { RedisStore } from '../lib/stores/redis/store';
 import type { Store } from '../lib/stores/store';
 import { connect, deferred, sleep, uniquePrefix, until } from './helpers/redis';
 import { bothStores, storedValue } from './helpers/stores';
@@ -289,8 +289,10 @@ describe.each(bothStores(() => client))('stale-while-revalidate over %s', (_name
     const errors: ErrorEvent[] = [];
     const f = memoize(load, { ttl: '10s', staleTtl: '5s', onError: (e) => errors.push(e) });
     const key = f.keyFor('a');
-    const begun = await store.begin(key, 60_000);
-    expect(await store.set(key, begun.token!, 'cm1Xzz,1:cm1J{"broken', 60_000, 60_000)).toBe(true);
+    const begun = await store.begin({ key, tokenTtlMs: 60_000 });
+    expect(
+      await store.set({ key, token: begun.token!, value: 'cm1Xzz,1:cm1J{"broken', ttlMs: 60_000, tokenTtlMs: 60_000 }),
+    ).toBe(true);
     expect(await f('a')).toBe('a#1');
     expect(errors.map((e) => e.error.code)).toEqual(['E_DECODE']);
     expect(state.runs).toBe(1);

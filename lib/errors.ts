@@ -16,8 +16,10 @@
  * - `E_REFRESH_FAILED`: a background refresh (stale-while-revalidate, early refresh) threw; `cause` is
  *   the function's error. Callers keep getting the stale value until it expires.
  * - `E_NOT_CONFIGURED`: a memoized function was called before any store was configured.
+ * - `E_SHOULD_CACHE`: the `shouldCache` option threw (or its promise rejected); the result was
+ *   returned, not stored. `cause` is what it threw.
  * - `E_NO_TRACKING`: the `local` tier cannot hear changes from the store (a Redis Cluster client,
- *   node-redis before 5.9, or a custom store without `tracking()`), so it is not used: every call
+ *   a Sentinel client, node-redis before 5.9, or a custom store without `tracking()`), so it is not used: every call
  *   reads the store, as without `local`.
  */
 export type MemoizeErrorCode =
@@ -32,6 +34,7 @@ export type MemoizeErrorCode =
   | 'E_NO_PERMISSION'
   | 'E_REFRESH_FAILED'
   | 'E_NOT_CONFIGURED'
+  | 'E_SHOULD_CACHE'
   | 'E_NO_TRACKING';
 
 /**
@@ -78,51 +81,24 @@ export class StoreError extends MemoizeError {
   }
 }
 
-const REFUSAL = /^(OOM|READONLY|MISCONF)\b/;
-// Error replies by which a server that answers says it cannot serve now: an outage all the same.
-const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
-// A Redis error reply starts with its code in capitals ("WRONGTYPE Operation against..."); client-side
-// failures ("connect ECONNREFUSED", "The client is closed") do not.
-const ERROR_REPLY = /^[A-Z][A-Z_]+ /;
-const WRONG_TYPE = /^WRONGTYPE\b/;
-
-function messageOf(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
-}
-
-/** Whether `cause` is the server's `WRONGTYPE` reply: the key holds a value of another Redis type. */
-export function isWrongType(cause: unknown): boolean {
-  return WRONG_TYPE.test(messageOf(cause));
-}
-const NO_PERMISSION = /^NOPERM\b/;
-const COMMAND_IN_NOPERM = /'([a-z|]+)' command/i;
-
-function permissionAdvice(text: string): string {
-  const command = COMMAND_IN_NOPERM.exec(text)?.[1];
-  if (command !== undefined) {
-    return (
-      `the Redis user may not run ${command.toUpperCase()}; the cache needs GET, EVALSHA, EVAL, UNLINK and SCAN ` +
-      `(ACL SETUSER <user> +get +evalsha +eval +unlink +scan)`
-    );
-  }
-  return "the Redis user may not access the cache's keys; grant its key prefix (ACL SETUSER <user> ~<keyPrefix>:*)";
-}
-
-/** Wraps whatever a store threw into a {@link StoreError}, telling a refusal from an outage. */
-export function toStoreError(operation: string, cause: unknown): StoreError {
+/**
+ * A store failure as a {@link StoreError}, for stores that do not describe their own failures: a
+ * `StoreError` stays as it is, anything else is an outage (`E_UNAVAILABLE`).
+ */
+export function asStoreError(operation: string, cause: unknown): StoreError {
   if (cause instanceof StoreError) return cause;
-  const text = messageOf(cause);
-  if (NO_PERMISSION.test(text)) {
-    return new StoreError(
-      'E_NO_PERMISSION',
-      `cache-memoize: store ${operation} failed: ${permissionAdvice(text)}: ${text}`,
-      {
-        cause,
-      },
-    );
+  const text = cause instanceof Error ? cause.message : safeString(cause);
+  return new StoreError('E_UNAVAILABLE', `cache-memoize: store ${operation} failed: ${text}`, { cause });
+}
+
+/**
+ * `String(value)`, for values that refuse it: an object without a prototype, or one whose
+ * `toString` throws. What a hook or a store throws must never break a call.
+ */
+export function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
   }
-  let code: StoreErrorCode = 'E_UNAVAILABLE';
-  if (REFUSAL.test(text)) code = 'E_WRITE_REFUSED';
-  else if (ERROR_REPLY.test(text) && !NOT_SERVING.test(text)) code = 'E_COMMAND_ERROR';
-  return new StoreError(code, `cache-memoize: store ${operation} failed: ${text}`, { cause });
 }

@@ -1,21 +1,49 @@
 import { performance } from 'node:perf_hooks';
 import { type BreakerSettings, breakerOf, type CircuitBreaker } from './breaker';
 import { type DeadlineQueue, deadlineQueue, type Timed } from './deadline';
-import { StoreError, toStoreError } from './errors';
-import type { Store } from './stores/store';
-
-/** How store operations are bounded: resolved from the `timeout` and `circuitBreaker` options. */
-export interface GuardSettings {
-  /** Deadline of each store round trip in milliseconds; `Infinity` for none. */
-  readonly timeoutMs: number;
-  /** `undefined` when the circuit breaker is off. */
-  readonly breaker: BreakerSettings | undefined;
-}
+import { asStoreError, type MemoizeError, StoreError } from './errors';
+import type { StoreSettings } from './settings';
+import type { RoundTrip, Store } from './stores/store';
 
 /**
- * A store with the deadline and the circuit breaker in front of it. Operations either answer within
- * the deadline or reject with a {@link StoreError}; a store that is not connected or whose circuit is
- * open is not asked at all.
+ * One store operation under a {@link StoreGuard}: told its answer or its failure, exactly once. The
+ * hit path's call is one (so a hit costs no closure of its own); {@link StoreGuard.run} makes one
+ * around a promise.
+ */
+export interface GuardedOperation<T> extends Timed {
+  /** Set by the guard when the operation is sent. */
+  expiresAt: number;
+  /** What the operation is, for messages: `read`, `begin`, `write`, ... */
+  readonly operation: string;
+  /** The store answered in time. */
+  answered(value: T): void;
+  /** The store failed, missed the deadline, or was skipped (not connected, circuit open). */
+  failed(error: MemoizeError): void;
+}
+
+class PromisedOperation<T> implements GuardedOperation<T> {
+  expiresAt = 0;
+  settled = false;
+  constructor(
+    readonly guard: StoreGuard,
+    readonly operation: string,
+    readonly answered: (value: T) => void,
+    readonly failed: (error: MemoizeError) => void,
+  ) {}
+  expire(): void {
+    this.failed(this.guard.timedOut(this.operation));
+  }
+}
+
+// With the breaker off, failures are still counted (harmlessly) against a threshold never reached.
+const NEVER_OPENS: BreakerSettings = { failures: Number.POSITIVE_INFINITY, coolDownMs: 0 };
+
+/**
+ * A store with the deadline and the circuit breaker in front of it: the one place their rules are
+ * written. An operation either answers within the deadline or fails with a `MemoizeError`; a store
+ * that is not connected, or whose circuit is open, is not asked at all. Explicit operations
+ * (`invalidate`, `refresh`, `invalidateAll`) are not held back by an open circuit: they are rare,
+ * their outcome matters, and the deadline still bounds them.
  */
 export class StoreGuard {
   readonly #queue: DeadlineQueue | undefined;
@@ -23,19 +51,78 @@ export class StoreGuard {
 
   constructor(
     readonly store: Store,
-    readonly settings: GuardSettings,
+    readonly settings: StoreSettings,
   ) {
     this.#queue = Number.isFinite(settings.timeoutMs) ? deadlineQueue(settings.timeoutMs) : undefined;
-    // A RedisStore is health-tracked by its client, so stores made over one client share a breaker.
-    this.#breaker = breakerOf((store as { client?: object }).client ?? store);
+    this.#breaker = breakerOf(store.circuitKey ?? store);
   }
 
   /**
-   * Why the store must be skipped now, or `undefined` to go ahead. Explicit operations (`invalidate`,
-   * `refresh`, `invalidateAll`) are not held back by an open circuit: they are rare, their outcome
-   * matters, and the deadline still bounds them.
+   * The hit path's entry: one store read for `operation`, with no promise or closure of its own
+   * beyond the store's. The same rules as {@link run}.
    */
-  refusal(operation: string, now: number, explicit: boolean): StoreError | undefined {
+  read(operation: GuardedOperation<string | null | undefined>, key: string): void {
+    if (!this.#admit(operation, false)) return;
+    let pending: Promise<string | null | undefined>;
+    try {
+      pending = this.store.get(key);
+    } catch (error) {
+      // A store that throws instead of rejecting is still just a failed read.
+      pending = Promise.reject(error);
+    }
+    this.#watch(operation, pending);
+  }
+
+  /** Runs one store round trip under the deadline and the breaker; rejects with a `MemoizeError`. */
+  run<T>(operation: string, work: (store: Store) => Promise<T>, explicit = false): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const guarded = new PromisedOperation<T>(this, operation, resolve, reject);
+      if (!this.#admit(guarded, explicit)) return;
+      let pending: Promise<T>;
+      try {
+        pending = work(this.store);
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      this.#watch(guarded, pending);
+    });
+  }
+
+  /**
+   * Each round trip of a multi-step operation (`invalidateAll`) under the deadline. It takes the
+   * round trip as a function, so a step refused up front is never sent.
+   */
+  bound(operation: string): RoundTrip {
+    return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, true);
+  }
+
+  /** The error of an operation that missed its deadline, counted by the breaker. */
+  timedOut(operation: string): StoreError {
+    this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+    return new StoreError(
+      'E_TIMEOUT',
+      `cache-memoize: store ${operation} did not answer within ${this.settings.timeoutMs} ms`,
+    );
+  }
+
+  /** What a failure means (the store says, or it is an outage); the breaker counts outages only. */
+  failure(operation: string, cause: unknown): MemoizeError {
+    let error: MemoizeError;
+    try {
+      error = this.store.describeFailure?.(operation, cause) ?? asStoreError(operation, cause);
+    } catch {
+      error = asStoreError(operation, cause);
+    }
+    if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
+      this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+    } else {
+      this.#breaker.succeeded();
+    }
+    return error;
+  }
+
+  /** Why the store must be skipped now, or `undefined` to go ahead. */
+  #refusal(operation: string, now: number, explicit: boolean): StoreError | undefined {
     if (this.store.isReady?.() === false) {
       return new StoreError('E_UNAVAILABLE', `cache-memoize: store ${operation} skipped: the client is not connected`);
     }
@@ -48,83 +135,34 @@ export class StoreGuard {
     );
   }
 
-  /** Deadline time for an operation that started at `startedAt`; `Infinity` without a deadline. */
-  expiresAt(startedAt: number): number {
-    return this.#queue === undefined ? Number.POSITIVE_INFINITY : this.#queue.expiresAt(startedAt);
-  }
-
-  /** Watches `timed` until its deadline, if there is one. */
-  watch(timed: Timed): void {
-    this.#queue?.add(timed);
-  }
-
-  /** The error of an operation that missed its deadline, counted by the breaker. */
-  timedOut(operation: string): StoreError {
-    this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
-    return new StoreError(
-      'E_TIMEOUT',
-      `cache-memoize: store ${operation} did not answer within ${this.settings.timeoutMs} ms`,
-    );
-  }
-
-  /** The store answered. */
-  answered(): void {
-    this.#breaker.succeeded();
-  }
-
-  /** The store failed with `cause`: wraps it and lets the breaker count outages (not answers). */
-  failed(operation: string, cause: unknown): StoreError {
-    const error = toStoreError(operation, cause);
-    if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
-      this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
-    } else {
-      this.#breaker.succeeded();
-    }
-    return error;
-  }
-
-  /** Runs one store round trip under the deadline and the breaker; rejects with a {@link StoreError}. */
-  run<T>(operation: string, work: (store: Store) => Promise<T>, explicit = false): Promise<T> {
+  /** Sets the operation's deadline, or fails it at once when the store must be skipped. */
+  #admit<T>(operation: GuardedOperation<T>, explicit: boolean): boolean {
     const now = performance.now();
-    const refusal = this.refusal(operation, now, explicit);
-    if (refusal !== undefined) return Promise.reject(refusal);
-    let pending: Promise<T>;
-    try {
-      pending = work(this.store);
-    } catch (error) {
-      pending = Promise.reject(error);
+    const refusal = this.#refusal(operation.operation, now, explicit);
+    if (refusal !== undefined) {
+      operation.settled = true;
+      operation.failed(refusal);
+      return false;
     }
-    return new Promise<T>((resolve, reject) => {
-      const timed: Timed = {
-        expiresAt: this.expiresAt(now),
-        settled: false,
-        expire: () => reject(this.timedOut(operation)),
-      };
-      pending.then(
-        (value) => {
-          if (timed.settled) return;
-          timed.settled = true;
-          this.answered();
-          resolve(value);
-        },
-        (error: unknown) => {
-          if (timed.settled) return;
-          timed.settled = true;
-          reject(this.failed(operation, error));
-        },
-      );
-      this.watch(timed);
-    });
+    operation.expiresAt = this.#queue === undefined ? Number.POSITIVE_INFINITY : this.#queue.expiresAt(now);
+    return true;
   }
 
-  /**
-   * A bound for each round trip of a multi-step operation (`deleteMatching`), without the breaker. It
-   * takes the round trip as a function, so a step refused up front is never sent.
-   */
-  bound(operation: string): <T>(roundTrip: () => Promise<T>) => Promise<T> {
-    return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, true);
+  /** Settles the operation with whichever comes first: the store's answer, or the deadline. */
+  #watch<T>(operation: GuardedOperation<T>, pending: Promise<T>): void {
+    pending.then(
+      (value) => {
+        if (operation.settled) return;
+        operation.settled = true;
+        this.#breaker.succeeded();
+        operation.answered(value);
+      },
+      (error: unknown) => {
+        if (operation.settled) return;
+        operation.settled = true;
+        operation.failed(this.failure(operation.operation, error));
+      },
+    );
+    this.#queue?.add(operation);
   }
 }
-
-// With the breaker off, failures are still counted (harmlessly) against a threshold never reached.
-const NEVER_OPENS: BreakerSettings = { failures: Number.POSITIVE_INFINITY, coolDownMs: 0 };

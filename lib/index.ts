@@ -5,18 +5,36 @@ export type {
   CallEvent,
   CircuitBreakerOptions,
   DurationString,
+  EarlyRefreshOptions,
   ErrorEvent,
   Hooks,
+  LocalOptions,
   MemoizeOptions,
   MemoizerOptions,
   Ttl,
 } from './options';
+export { MemoryStore, type MemoryStoreOptions } from './stores/memory';
+export type { RedisCommander, RedisLike } from './stores/redis/client';
 export {
   createResilientClient,
   RESILIENT_DEFAULTS,
   type ResilientClientOptions,
   reconnectForever,
-} from './resilient-client';
-export { MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export { type RedisCommander, type RedisLike, RedisStore, type RedisStoreOptions } from './stores/redis';
-export type { Begin, Store } from './stores/store';
+} from './stores/redis/resilient-client';
+export { RedisStore, type RedisStoreOptions } from './stores/redis/store';
+export type {
+  Begin,
+  BeginRequest,
+  ChangeListener,
+  DeleteMatchingRequest,
+  LockRequest,
+  ReleaseRequest,
+  RotateRequest,
+  RoundTrip,
+  Store,
+  StoreNeeds,
+  Tracking,
+  Waiting,
+  WaitRequest,
+  WriteRequest,
+} from './stores/store';

@@ -1,20 +1,17 @@
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
+import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
 import {
-  applySettings,
-  CREATION_KEYS,
-  type CreationDefaults,
-  DEFAULT_KEY_PREFIX,
+  applyCreation,
+  applyStoreSettings,
+  type CreationSettings,
   DEFAULT_STORE_SETTINGS,
-  DEFAULT_TTL,
-  type Hooks,
-  type MemoizeOptions,
-  type MemoizerOptions,
-  resolveOptions,
-  storeSettingsOf,
-  type Ttl,
-  validateMemoizerOptions,
-} from './options';
+  parseFunctionOptions,
+  parseMemoizerOptions,
+  type StoreChoice,
+} from './settings';
+import type { RedisLike } from './stores/redis/client';
+import { RedisStore } from './stores/redis/store';
 import type { Store } from './stores/store';
 
 /**
@@ -60,10 +57,14 @@ export interface Memoize {
  */
 export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let store: Store | undefined;
-  const creation: CreationDefaults = { ttl: DEFAULT_TTL, keyPrefix: DEFAULT_KEY_PREFIX };
+  let creation: CreationSettings = {};
   let hooks: Hooks = {};
   let storeSettings = DEFAULT_STORE_SETTINGS;
   const registry = new Map<string, unknown>();
+  // One store per client, shared by every function of this memoizer that names that client.
+  const storesByClient = new Map<RedisLike, RedisStore>();
+  // Stores told that some function takes locks, so they set up what waiters need outside any call.
+  let locking = false;
 
   const context = {
     store(): Store {
@@ -77,29 +78,51 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     storeSettings: () => storeSettings,
   };
 
-  function configure(options: MemoizerOptions): void {
-    const named = validateMemoizerOptions(options, 'configure()');
-    if (named !== undefined) store = named;
-    for (const key of CREATION_KEYS) {
-      if (options[key] !== undefined) (creation as unknown as Record<string, unknown>)[key] = options[key];
+  function storeOf(choice: StoreChoice): Store | undefined {
+    if (choice === undefined) return undefined;
+    if ('store' in choice) return choice.store;
+    let made = storesByClient.get(choice.client);
+    if (made === undefined) {
+      made = new RedisStore(choice.client);
+      storesByClient.set(choice.client, made);
     }
-    const changed = storeSettingsOf(options);
-    if (Object.keys(changed).length > 0) storeSettings = applySettings(storeSettings, changed);
-    const { onHit = hooks.onHit, onMiss = hooks.onMiss, onError = hooks.onError } = options;
-    hooks = { onHit, onMiss, onError };
+    return made;
+  }
+
+  function prepare(target: Store | undefined): void {
+    if (locking) target?.prepare?.({ locks: true });
+  }
+
+  function configure(options: MemoizerOptions): void {
+    const patch = parseMemoizerOptions(options, 'configure()');
+    const named = storeOf(patch.storeChoice);
+    if (named !== undefined) {
+      store = named;
+      prepare(store);
+    }
+    creation = applyCreation(creation, patch.creation);
+    if (Object.keys(patch.storeSettings).length > 0)
+      storeSettings = applyStoreSettings(storeSettings, patch.storeSettings);
+    const { onHit = hooks.onHit, onMiss = hooks.onMiss, onError = hooks.onError } = patch.hooks;
+    hooks = Object.freeze({ onHit, onMiss, onError });
   }
 
   const memoize = (<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl) => {
-    const resolved = resolveOptions(fn, options, creation);
-    const id = `${resolved.keyPrefix}:${resolved.name}`;
+    const settings = parseFunctionOptions(fn, options, creation);
+    const id = `${settings.keyPrefix}:${settings.name}`;
     const existing = registry.get(id);
     if (existing !== undefined && existing !== fn) {
       throw new TypeError(
         `cache-memoize: another function is already memoized as '${id}'; give this one a different name or keyPrefix`,
       );
     }
+    const own = storeOf(settings.storeChoice);
     registry.set(id, fn);
-    return createMemoized<A, Awaited<R>>(fn as (...args: A) => Awaited<R>, resolved, context);
+    if (settings.lock) {
+      locking = true;
+      prepare(own ?? store);
+    }
+    return createMemoized<A, Awaited<R>>(fn as (...args: A) => Awaited<R>, settings, context, own);
   }) as Memoize;
   memoize.configure = configure;
   configure(defaults);

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { createMemoizer } from '../../lib/memoizer';
-import { RedisStore } from '../../lib/stores/redis';
+import { RedisStore } from '../../lib/stores/redis/store';
 import { connect, testRedisUrl, uniquePrefix } from '../helpers/redis';
 import { type RedisServer, spawnRedis } from '../helpers/redis-server';
 

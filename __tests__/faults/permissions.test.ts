@@ -1,5 +1,5 @@
 import { createMemoizer } from '../../lib/memoizer';
-import { createResilientClient } from '../../lib/resilient-client';
+import { createResilientClient } from '../../lib/stores/redis/resilient-client';
 import { connect } from '../helpers/redis';
 import { type RedisServer, spawnRedis } from '../helpers/redis-server';
 import { untilReady } from './scenarios';

@@ -4,11 +4,11 @@ import type { MemoizeErrorCode } from '../../lib/errors';
 import type { Memoized } from '../../lib/memoize';
 import { createMemoizer } from '../../lib/memoizer';
 import type { MemoizerOptions } from '../../lib/options';
-import { createResilientClient } from '../../lib/resilient-client';
-import { RedisStore } from '../../lib/stores/redis';
-import type { Begin, Store } from '../../lib/stores/store';
+import { createResilientClient } from '../../lib/stores/redis/resilient-client';
+import { RedisStore } from '../../lib/stores/redis/store';
 import { deferred, sleep } from '../helpers/redis';
 import { freePort, type RedisServer, spawnRedis } from '../helpers/redis-server';
+import { CountingStore } from '../helpers/stores';
 
 /**
  * Fault scenarios against real redis-server processes, shared by the fault tests (which assert on the
@@ -35,49 +35,10 @@ export const FN_MS = 20;
 /** The deadline used by the scenarios (the library's default). */
 export const TIMEOUT_MS = 250;
 
-/** Counts store operations that have started and not yet settled: the memory a dead Redis could pin. */
-export class PendingStore implements Store {
-  pending = 0;
-  maxPending = 0;
-  started = 0;
-  constructor(readonly inner: RedisStore) {}
-  #track<T>(work: Promise<T>): Promise<T> {
-    this.started++;
-    this.pending++;
-    this.maxPending = Math.max(this.maxPending, this.pending);
-    const done = () => {
-      this.pending--;
-    };
-    work.then(done, done);
-    return work;
-  }
-  get(key: string) {
-    return this.#track(this.inner.get(key));
-  }
-  begin(key: string, tokenTtlMs: number): Promise<Begin> {
-    return this.#track(this.inner.begin(key, tokenTtlMs));
-  }
-  set(key: string, token: string, value: string, ttlMs: number, tokenTtlMs: number) {
-    return this.#track(this.inner.set(key, token, value, ttlMs, tokenTtlMs));
-  }
-  delete(key: string) {
-    return this.#track(this.inner.delete(key));
-  }
-  rotate(key: string, tokenTtlMs: number) {
-    return this.#track(this.inner.rotate(key, tokenTtlMs));
-  }
-  deleteMatching(prefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>) {
-    return this.#track(this.inner.deleteMatching(prefix, bound));
-  }
-  isReady(): boolean {
-    return this.inner.isReady();
-  }
-}
-
 /** What each scenario sets up: a resilient client, a counting store, and a memoized slow function. */
 export interface Rig {
   client: RedisClientType;
-  store: PendingStore;
+  store: CountingStore;
   f: Memoized<[number], string>;
   runs: () => number;
   reported: Partial<Record<MemoizeErrorCode, number>>;
@@ -92,7 +53,7 @@ export function expected(n: number): string {
 
 export function rig(url: string, options: MemoizerOptions = {}): Rig {
   const client = createResilientClient(url, { onConnectionError: () => {} });
-  const store = new PendingStore(new RedisStore(client));
+  const store = new CountingStore(new RedisStore(client));
   const reported: Partial<Record<MemoizeErrorCode, number>> = {};
   let runs = 0;
   let hits = 0;

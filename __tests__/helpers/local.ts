@@ -4,7 +4,7 @@ import type { MemoizeError } from '../../lib/errors';
 import type { Memoized } from '../../lib/memoize';
 import { createMemoizer } from '../../lib/memoizer';
 import type { MemoizeOptions, MemoizerOptions } from '../../lib/options';
-import { RedisStore } from '../../lib/stores/redis';
+import { RedisStore } from '../../lib/stores/redis/store';
 import type { Store, Tracking } from '../../lib/stores/store';
 import { sleep } from './redis';
 import { CountingStore } from './stores';
@@ -141,17 +141,17 @@ export async function msUntil(
   }
 }
 
-/** The tracking of a node-redis client (the one every RedisStore over it shares). */
-export function trackingOfClient(client: RedisClientType): Tracking {
-  const tracking = new RedisStore(client).tracking();
-  if (tracking === undefined) throw new Error('no tracking for this client');
+/** The tracking of a store (a RedisStore opens one tracking connection, shared by its functions). */
+export function trackingOf(store: Store): Tracking {
+  const tracking = store.tracking?.();
+  if (tracking === undefined) throw new Error('no tracking for this store');
   return tracking;
 }
 
-/** Records what a client's tracking tells the watchers of `functionPrefix`: keys, and `null`s. */
-export function listen(client: RedisClientType, functionPrefix: string): { heard: Array<string | null>; stop(): void } {
+/** Records what a store's tracking tells the watchers of `functionPrefix`: keys, and `null`s. */
+export function listen(store: Store, functionPrefix: string): { heard: Array<string | null>; stop(): void } {
   const heard: Array<string | null> = [];
-  const stop = trackingOfClient(client).watch(functionPrefix, (key) => heard.push(key));
+  const stop = trackingOf(store).watch(functionPrefix, (key) => heard.push(key));
   return { heard, stop };
 }
 

@@ -1,8 +1,21 @@
 import type { RedisClientType } from 'redis';
+import type { MemoizeError } from '../../lib/errors';
 import { decode } from '../../lib/serializer';
 import { MemoryStore } from '../../lib/stores/memory';
-import { RedisStore } from '../../lib/stores/redis';
-import type { Begin, BeginOptions, LockRequest, Store, Tracking, Waiting } from '../../lib/stores/store';
+import { RedisStore } from '../../lib/stores/redis/store';
+import type {
+  Begin,
+  BeginRequest,
+  DeleteMatchingRequest,
+  ReleaseRequest,
+  RotateRequest,
+  Store,
+  StoreNeeds,
+  Tracking,
+  Waiting,
+  WaitRequest,
+  WriteRequest,
+} from '../../lib/stores/store';
 
 /** Both real stores, for tests that must hold for each. The Redis one needs a connected client. */
 export function bothStores(client: () => RedisClientType): Array<[string, () => Store]> {
@@ -12,45 +25,92 @@ export function bothStores(client: () => RedisClientType): Array<[string, () => 
   ];
 }
 
-/** Counts the calls that reach a real store; it changes nothing (locks and waits pass through too). */
+/**
+ * The one pass-through store of the tests: it forwards everything to a real store and changes
+ * nothing (locks, waits, tracking, failure descriptions and the shared circuit pass through too),
+ * counting the calls that reach it and the operations still pending. Tests override a method to
+ * hold an answer back or observe it.
+ */
 export class CountingStore implements Store {
   readonly calls = { get: 0, begin: 0, set: 0, delete: 0, rotate: 0, deleteMatching: 0 };
+  /** Operations started (reads included) and not yet settled: the memory a dead store could pin. */
+  pending = 0;
+  maxPending = 0;
+  started = 0;
+  readonly #unsettled = new Set<Promise<unknown>>();
+
   constructor(readonly inner: Store) {}
+
+  /** The inner store's circuit, so the guard shares its breaker as it would without the wrapper. */
+  get circuitKey(): object {
+    return this.inner.circuitKey ?? this.inner;
+  }
+
   get(key: string): Promise<string | null | undefined> {
     this.calls.get++;
-    return this.inner.get(key);
+    return this.track(this.inner.get(key));
   }
-  begin(key: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin> {
+  begin(request: BeginRequest): Promise<Begin> {
     this.calls.begin++;
-    return this.inner.begin(key, tokenTtlMs, options);
+    return this.track(this.inner.begin(request));
   }
-  set(key: string, token: string, value: string, ttlMs: number, tokenTtlMs: number, lockToken?: string) {
+  set(request: WriteRequest): Promise<boolean> {
     this.calls.set++;
-    return this.inner.set(key, token, value, ttlMs, tokenTtlMs, lockToken);
+    return this.track(this.inner.set(request));
   }
   delete(key: string): Promise<void> {
     this.calls.delete++;
-    return this.inner.delete(key);
+    return this.track(this.inner.delete(key));
   }
-  rotate(key: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
+  rotate(request: RotateRequest): Promise<string> {
     this.calls.rotate++;
-    return this.inner.rotate(key, tokenTtlMs, lock);
+    return this.track(this.inner.rotate(request));
   }
-  deleteMatching(prefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>): Promise<number> {
+  deleteMatching(request: DeleteMatchingRequest): Promise<number> {
     this.calls.deleteMatching++;
-    return this.inner.deleteMatching(prefix, bound);
+    return this.track(this.inner.deleteMatching(request));
   }
-  release(key: string, lockToken: string): Promise<void> {
-    return this.inner.release?.(key, lockToken) ?? Promise.resolve();
+  release(request: ReleaseRequest): Promise<void> {
+    return this.track(this.inner.release?.(request) ?? Promise.resolve());
   }
-  waitFor(key: string, ms: number, since?: number): Waiting {
-    return this.inner.waitFor?.(key, ms, since) ?? { promise: new Promise((r) => setTimeout(r, ms)), cancel: () => {} };
+  waitFor(request: WaitRequest): Waiting {
+    return (
+      this.inner.waitFor?.(request) ?? {
+        promise: new Promise((r) => setTimeout(r, request.ms)),
+        cancel: () => {},
+      }
+    );
   }
   isReady(): boolean {
     return this.inner.isReady?.() !== false;
   }
   tracking(): Tracking | undefined {
     return this.inner.tracking?.();
+  }
+  prepare(needs: StoreNeeds): void {
+    this.inner.prepare?.(needs);
+  }
+  describeFailure(operation: string, error: unknown): MemoizeError {
+    return this.inner.describeFailure?.(operation, error) as MemoizeError;
+  }
+
+  /** Resolves once every operation sent so far (releases included) has settled. */
+  async settled(): Promise<void> {
+    while (this.#unsettled.size > 0) await Promise.allSettled([...this.#unsettled]);
+  }
+
+  /** Counts `work` as pending until it settles. */
+  protected track<T>(work: Promise<T>): Promise<T> {
+    this.started++;
+    this.pending++;
+    this.maxPending = Math.max(this.maxPending, this.pending);
+    this.#unsettled.add(work);
+    const done = () => {
+      this.pending--;
+      this.#unsettled.delete(work);
+    };
+    work.then(done, done);
+    return work;
   }
 }
 

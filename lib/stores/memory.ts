@@ -2,7 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
 import { ChangeFeed } from './change-feed';
 import { Releases } from './releases';
-import type { Begin, BeginOptions, LockRequest, Store, Tracking, Waiting } from './store';
+import type {
+  Begin,
+  BeginRequest,
+  DeleteMatchingRequest,
+  ReleaseRequest,
+  RotateRequest,
+  Store,
+  Tracking,
+  Waiting,
+  WaitRequest,
+  WriteRequest,
+} from './store';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -64,8 +75,7 @@ export class MemoryStore implements Store {
     return this.#read(valueKey) ?? null;
   }
 
-  async begin(valueKey: string, tokenTtlMs: number, options: BeginOptions = {}): Promise<Begin> {
-    const { lock, ignoreValue = false } = options;
+  async begin({ key: valueKey, tokenTtlMs, lock, ignoreValue = false }: BeginRequest): Promise<Begin> {
     if (!ignoreValue) {
       const value = this.#read(valueKey);
       if (value !== undefined) return { value };
@@ -87,14 +97,7 @@ export class MemoryStore implements Store {
     return { token, locked: false, holder };
   }
 
-  async set(
-    valueKey: string,
-    token: string,
-    value: string,
-    ttlMs: number,
-    tokenTtlMs: number,
-    lockToken?: string,
-  ): Promise<boolean> {
+  async set({ key: valueKey, token, value, ttlMs, tokenTtlMs, lockToken }: WriteRequest): Promise<boolean> {
     const tokenKey = tokenKeyOf(valueKey);
     const written = this.#read(tokenKey) === token;
     if (written) {
@@ -106,12 +109,12 @@ export class MemoryStore implements Store {
     return written;
   }
 
-  async release(valueKey: string, lockToken: string): Promise<void> {
-    this.#release(valueKey, lockToken);
+  async release({ key, lockToken }: ReleaseRequest): Promise<void> {
+    this.#release(key, lockToken);
   }
 
-  waitFor(valueKey: string, ms: number, since?: number): Waiting {
-    return this.#releases.waitFor(valueKey, ms, since);
+  waitFor(request: WaitRequest): Waiting {
+    return this.#releases.waitFor(request);
   }
 
   #release(valueKey: string, lockToken: string): void {
@@ -126,7 +129,7 @@ export class MemoryStore implements Store {
     this.#feed.changed(valueKey);
   }
 
-  async rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string> {
+  async rotate({ key: valueKey, tokenTtlMs, lock }: RotateRequest): Promise<string> {
     const token = randomUUID();
     this.#slots.delete(valueKey);
     this.#feed.changed(valueKey);
@@ -135,10 +138,10 @@ export class MemoryStore implements Store {
     return token;
   }
 
-  async deleteMatching(keyPrefix: string): Promise<number> {
+  async deleteMatching({ prefix }: DeleteMatchingRequest): Promise<number> {
     let count = 0;
     for (const key of [...this.#slots.keys()]) {
-      if (!key.startsWith(keyPrefix)) continue;
+      if (!key.startsWith(prefix)) continue;
       const valueKey = valueKeyOf(key);
       for (const k of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
       this.#feed.changed(valueKey);

@@ -1,63 +1,24 @@
 import { performance } from 'node:perf_hooks';
-import type { Waiting } from './store';
-
-/** The pub/sub channel on which lock releases are announced; the message is the entry's value key. */
-export const RELEASE_CHANNEL = 'cache-memoize:released';
-
-/** The second connection that hears lock releases: node-redis `client.duplicate()`. */
-interface Subscriber {
-  on(event: 'error', listener: (error: Error) => void): unknown;
-  unref?(): void;
-  connect(): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  destroy(): void;
-}
+import type { Waiting, WaitRequest } from './store';
 
 // Releases heard recently, for waiters whose "the lock is taken" answer the release overtook.
 const MAX_HEARD = 1024;
 
-/** What a client must offer for releases to be heard; anything else leaves waiters to poll. */
-interface Duplicable {
-  duplicate?(): Subscriber;
-  once?(event: 'end', listener: () => void): unknown;
-}
-
 /**
- * Announced lock releases for one client, heard on one subscribed second connection shared by every
- * store over that client. The connection is made on first use, unref'd (it never keeps a process
- * alive), and closed when the client ends; a connection error wakes every waiter to check for itself.
+ * Lock releases heard by one store, and the calls waiting for them. The store announces each release
+ * it hears (from its backend, or its own, in process); a wait resolves on its key's announcement, at
+ * its timeout, or when the store loses its notifications ({@link wakeAll}).
  */
 export class Releases {
   readonly #waiters = new Map<string, Set<() => void>>();
   /** When each recently announced value key was last announced (`performance.now()`), oldest first. */
   readonly #heard = new Map<string, number>();
 
-  /** @param client - whose releases to hear; one without `duplicate()` only hears {@link announce}. */
-  constructor(client: Duplicable = {}, onEnd: () => void = () => {}) {
-    if (typeof client.duplicate !== 'function') return;
-    try {
-      const subscriber = client.duplicate();
-      subscriber.on('error', () => this.#wakeAll());
-      subscriber.unref?.();
-      client.once?.('end', () => {
-        onEnd();
-        this.#wakeAll();
-        subscriber.destroy();
-      });
-      subscriber
-        .connect()
-        .then(() => subscriber.subscribe(RELEASE_CHANNEL, (message) => this.announce(message)))
-        .catch(() => this.#wakeAll());
-    } catch {
-      // No second connection: waiters poll.
-    }
-  }
-
   /**
-   * Resolves when a release of `valueKey`'s lock is announced, or after `ms`. Registers at once; a
+   * Resolves when a release of the entry's lock is announced, or after `ms`. Registers at once; a
    * release already heard at or after `since` resolves it now.
    */
-  waitFor(valueKey: string, ms: number, since = Number.POSITIVE_INFINITY): Waiting {
+  waitFor({ key: valueKey, ms, since = Number.POSITIVE_INFINITY }: WaitRequest): Waiting {
     if ((this.#heard.get(valueKey) ?? Number.NEGATIVE_INFINITY) >= since) {
       return { promise: Promise.resolve(), cancel: () => {} };
     }
@@ -82,7 +43,7 @@ export class Releases {
     return { promise, cancel: wake };
   }
 
-  /** Wakes the waiters of `valueKey` (the subscriber calls this; so does {@link MemoryStore}). */
+  /** Wakes the waiters of `valueKey`: its lock was released. */
   announce(valueKey: string): void {
     this.#heard.delete(valueKey);
     this.#heard.set(valueKey, performance.now());
@@ -91,19 +52,8 @@ export class Releases {
     if (set !== undefined) for (const wake of [...set]) wake();
   }
 
-  #wakeAll(): void {
+  /** Wakes every waiter to check for itself: releases may have been missed (a connection dropped). */
+  wakeAll(): void {
     for (const set of [...this.#waiters.values()]) for (const wake of [...set]) wake();
   }
-}
-
-const byClient = new WeakMap<object, Releases>();
-
-/** The {@link Releases} of `client`, created (and subscribed) on first use. */
-export function releasesOf(client: object): Releases {
-  let releases = byClient.get(client);
-  if (releases === undefined) {
-    releases = new Releases(client as Duplicable, () => byClient.delete(client));
-    byClient.set(client, releases);
-  }
-  return releases;
 }

@@ -1,3 +1,5 @@
+import type { MemoizeError } from '../errors';
+
 /**
  * What {@link Store.begin} found: the value if one landed meanwhile, else the entry's generation token
  * and, when a lock was asked for, whether this caller got it (`undefined`: the store has no locks)
@@ -13,12 +15,77 @@ export interface LockRequest {
   readonly ttlMs: number;
 }
 
-/** Options of {@link Store.begin}. */
-export interface BeginOptions {
-  /** Also try to take the entry's compute lock (`SET NX PX`); a caller that fails is marked as waiting. */
-  lock?: LockRequest;
+/** What {@link Store.begin} is asked: called on a miss, before computing. */
+export interface BeginRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** How long a token created now lives. */
+  readonly tokenTtlMs: number;
+  /** Also try to take the entry's compute lock; a caller that fails is marked as waiting. */
+  readonly lock?: LockRequest | undefined;
   /** Do not return an existing value: a background refresh of a stale or nearly expired entry. */
-  ignoreValue?: boolean;
+  readonly ignoreValue?: boolean;
+}
+
+/** What {@link Store.set} is asked: a conditional write. */
+export interface WriteRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** The token the computation began under; the write happens only if it is still the entry's. */
+  readonly token: string;
+  /** The encoded envelope. */
+  readonly value: string;
+  /** The value's lifetime. */
+  readonly ttlMs: number;
+  /** The token's lifetime from now on. */
+  readonly tokenTtlMs: number;
+  /** The lock this computation holds: released (if it still holds this token) written or not. */
+  readonly lockToken?: string | undefined;
+}
+
+/** What {@link Store.rotate} is asked. */
+export interface RotateRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** The new token's lifetime. */
+  readonly tokenTtlMs: number;
+  /** Also take the entry's lock unconditionally (a refresh supersedes any computation running). */
+  readonly lock?: LockRequest | undefined;
+}
+
+/** What {@link Store.release} is asked. */
+export interface ReleaseRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** The lock is released only if it still holds this token. */
+  readonly lockToken: string;
+}
+
+/** What {@link Store.waitFor} is asked. */
+export interface WaitRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** The longest wait, in milliseconds. */
+  readonly ms: number;
+  /**
+   * When the caller asked who holds the lock (a `performance.now()` time): a release heard at or
+   * after it resolves the wait at once, since the release may overtake the answer.
+   */
+  readonly since?: number;
+}
+
+/** Runs one round trip of a multi-step operation under the caller's deadline. */
+export type RoundTrip = <T>(roundTrip: () => Promise<T>) => Promise<T>;
+
+/** What {@link Store.deleteMatching} is asked. */
+export interface DeleteMatchingRequest {
+  /** Every entry whose value key starts with this goes. */
+  readonly prefix: string;
+  /**
+   * Runs each round trip; it rejects when one misses the caller's deadline (or the store is known to
+   * be down, without running it).
+   */
+  readonly bound?: RoundTrip;
 }
 
 /** A registered wait for an entry's lock release (see {@link Store.waitFor}). */
@@ -29,66 +96,61 @@ export interface Waiting {
   cancel(): void;
 }
 
+/** What the calls made with a store will need, so it can set it up before any call waits for it. */
+export interface StoreNeeds {
+  /** Some function takes the cross-process lock: waiters will want to hear releases. */
+  readonly locks?: boolean;
+}
+
 /**
- * The contract every store implements ({@link RedisStore}, {@link MemoryStore}, or your own).
+ * The contract every store implements ({@link RedisStore}, {@link MemoryStore}, or your own); the
+ * suite in `cache-memoize/testing` checks it.
  *
- * Keys come from the library's key module: an entry's value lives at `valueKey` and its generation
- * token at a sibling key in the same hash slot. Values are opaque envelope strings. Lifetimes are in
- * milliseconds; `Infinity` means no expiry.
+ * Keys come from the library's key module: an entry's value lives at its value key, and its
+ * generation token, lock and waiters mark at sibling keys in the same hash slot. Values are opaque
+ * envelope strings. Lifetimes are in milliseconds; `Infinity` means no expiry.
  *
- * The race-safety rule a store must keep: {@link Store.set} writes only while the entry's token is the
- * one {@link Store.begin} or {@link Store.rotate} handed out, checked atomically with the write; and
- * {@link Store.delete}, {@link Store.rotate} and {@link Store.deleteMatching} remove the token, so a
- * computation that began before them can never write after them.
+ * The race-safety rule a store must keep: {@link Store.set} writes only while the entry's token is
+ * the one {@link Store.begin} or {@link Store.rotate} handed out, checked atomically with the write;
+ * and {@link Store.delete}, {@link Store.rotate} and {@link Store.deleteMatching} remove the token,
+ * so a computation that began before them can never write after them.
+ *
+ * Failures: a store rejects with whatever its backend threw; {@link Store.describeFailure} (or, without
+ * it, the library's default: `E_UNAVAILABLE` unless it is already a `StoreError`) says what it means.
  */
 export interface Store {
   /**
    * The stored envelope, or `undefined` or `null` when there is none. This is the whole hit path:
    * keep it to one round trip.
    */
-  get(valueKey: string): Promise<string | null | undefined>;
+  get(key: string): Promise<string | null | undefined>;
   /**
-   * Called on a miss before computing: atomically, the value if it exists now, otherwise the entry's
-   * token, created (and kept for `tokenTtlMs`) if there is none, and the outcome of the lock request.
-   * A store without locks ignores `options.lock` and leaves `locked` undefined.
+   * Atomically: the value if it exists now (unless `ignoreValue`), otherwise the entry's token,
+   * created if there is none, and the outcome of the lock request. A store without locks ignores
+   * `lock` and leaves `locked` undefined.
    */
-  begin(valueKey: string, tokenTtlMs: number, options?: BeginOptions): Promise<Begin>;
+  begin(request: BeginRequest): Promise<Begin>;
   /**
-   * Writes `value` with lifetime `ttlMs` if the entry's token still equals `token`, and extends the
-   * token's lifetime to `tokenTtlMs`. Resolves `true` if written, `false` if the token had changed.
-   * With `lockToken`, also releases that lock (only if it still holds that token) and announces the
-   * release to waiters, written or not.
+   * Writes the value if the entry's token still equals `token`, and extends the token's lifetime.
+   * Resolves `true` if written, `false` if the token had changed. With `lockToken`, also releases
+   * that lock and announces the release to waiters, written or not.
    */
-  set(
-    valueKey: string,
-    token: string,
-    value: string,
-    ttlMs: number,
-    tokenTtlMs: number,
-    lockToken?: string,
-  ): Promise<boolean>;
+  set(request: WriteRequest): Promise<boolean>;
   /** Optional (stores with locks): releases the lock if it still holds `lockToken`, and announces it. */
-  release?(valueKey: string, lockToken: string): Promise<void>;
+  release?(request: ReleaseRequest): Promise<void>;
   /**
    * Optional (stores with locks): waits until a release of the entry's lock is announced, at most
-   * `ms`. Registers synchronously, so an announcement after this call returns is not missed; one
-   * heard at or after `since` (a `performance.now()` time: when the caller asked who holds the lock)
-   * resolves it at once, since the release may overtake the answer that said the lock was taken.
+   * `ms`. Registers synchronously, so an announcement after this call returns is not missed.
    */
-  waitFor?(valueKey: string, ms: number, since?: number): Waiting;
+  waitFor?(request: WaitRequest): Waiting;
   /** Deletes the value, the token and the lock in one atomic step. */
-  delete(valueKey: string): Promise<void>;
+  delete(key: string): Promise<void>;
   /**
-   * Deletes the value and replaces the token with a new one, atomically; resolves the new token. With
-   * `lock`, also takes the entry's lock unconditionally (a refresh supersedes any computation running).
+   * Deletes the value and replaces the token with a new one, atomically; resolves the new token.
    */
-  rotate(valueKey: string, tokenTtlMs: number, lock?: LockRequest): Promise<string>;
-  /**
-   * Deletes every entry (value, token, lock) whose key starts with `keyPrefix`; resolves how many keys.
-   * A store that needs several round trips runs each one through `bound`, which rejects when it
-   * misses the caller's deadline (or the store is known to be down, without running it).
-   */
-  deleteMatching(keyPrefix: string, bound?: <T>(roundTrip: () => Promise<T>) => Promise<T>): Promise<number>;
+  rotate(request: RotateRequest): Promise<string>;
+  /** Deletes every entry (value, token, lock) whose value key starts with `prefix`; resolves how many keys. */
+  deleteMatching(request: DeleteMatchingRequest): Promise<number>;
   /**
    * Optional: `false` when the store knows it cannot answer now (its client is not connected), so calls
    * skip it at once instead of waiting for a deadline or filling an offline queue.
@@ -99,6 +161,24 @@ export interface Store {
    * returns `undefined`, a local tier is never used and every call reads the store.
    */
   tracking?(): Tracking | undefined;
+  /**
+   * Optional: told, outside any call, what calls will need (say, hearing lock releases), so that the
+   * first call does not pay for setting it up. Called again whenever needs grow; must not throw.
+   */
+  prepare?(needs: StoreNeeds): void;
+  /**
+   * Optional: what a failure of `operation` means, as the library's error: a `StoreError` with the
+   * right code (an outage, a refused write, a permission...), or a `SerializationError` `E_DECODE`
+   * when the entry holds something that is not a value (the call then replaces it).
+   */
+  describeFailure?(operation: string, error: unknown): MemoizeError;
+  /**
+   * Optional: stores that share a connection return the same object, so they share one circuit
+   * breaker. Without it, each store has its own.
+   */
+  readonly circuitKey?: object;
+  /** Optional: ends every connection the store opened itself (never the user's client). */
+  close?(): Promise<void>;
 }
 
 /**
@@ -113,8 +193,8 @@ export type ChangeListener = (valueKey: string | null) => void;
  */
 export interface Tracking {
   /**
-   * Starts delivering changes of keys that start with `functionPrefix` to `listener`; resolves
-   * nothing, since delivery may start later (see {@link Tracking.covers}). Returns the way to stop.
+   * Starts delivering changes of keys that start with `functionPrefix` to `listener`; delivery may
+   * start later (see {@link Tracking.covers}). Returns the way to stop.
    */
   watch(functionPrefix: string, listener: ChangeListener): () => void;
   /**

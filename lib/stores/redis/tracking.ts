@@ -1,6 +1,8 @@
-import { MemoizeError, toStoreError } from '../errors';
-import { ChangeFeed } from './change-feed';
-import type { ChangeListener, Tracking } from './store';
+import { MemoizeError } from '../../errors';
+import { ChangeFeed } from '../change-feed';
+import type { ChangeListener, Tracking } from '../store';
+import type { ClientKind } from './client';
+import { isNoPermission, isUnknownCommand } from './replies';
 
 /** The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with `emitInvalidate`. */
 interface TrackingConnection {
@@ -14,10 +16,9 @@ interface TrackingConnection {
   destroy(): void;
 }
 
-/** What a client must offer to be tracked: node-redis `duplicate()` and its `'end'` event. */
+/** What a client must offer to be tracked: node-redis `duplicate()`. */
 interface Trackable {
   duplicate?(overrides: object): TrackingConnection;
-  once?(event: 'end', listener: () => void): unknown;
 }
 
 const UNSUPPORTED =
@@ -26,16 +27,13 @@ const UNSUPPORTED =
 
 const RETRY_MS = 1000;
 
-// A command the server does not know (before Redis 6.2: CLIENT TRACKINGINFO; before 6: TRACKING).
-const UNKNOWN_COMMAND = /^ERR unknown (sub)?command/i;
-
 /**
  * A refusal that the next connection would get too: the user may not run CLIENT, or the server has
- * no tracking. Other error replies (say, `ERR max number of clients reached`) pass.
+ * no tracking (before Redis 6.2 it does not know CLIENT TRACKINGINFO). Other error replies (say,
+ * `ERR max number of clients reached`) pass.
  */
 function isRefusal(error: unknown): boolean {
-  if (toStoreError('tracking', error).code === 'E_NO_PERMISSION') return true;
-  return error instanceof Error && UNKNOWN_COMMAND.test(error.message);
+  return isNoPermission(error) || isUnknownCommand(error);
 }
 
 /** The flags of a `CLIENT TRACKINGINFO` reply, whatever type mapping the connection uses. */
@@ -133,7 +131,7 @@ export class ServerTracking implements Tracking {
     return this.#closed;
   }
 
-  /** Stops tracking for good (the client ended). */
+  /** Stops tracking for good and closes its connection (the client or the store closed). */
   close(): void {
     this.#closed = true;
     this.#down();
@@ -225,40 +223,23 @@ export class ServerTracking implements Tracking {
   }
 }
 
-const byClient = new WeakMap<object, ServerTracking | null>();
-
 /**
- * The {@link ServerTracking} of `client`, created on first use; `undefined` for a client that cannot
- * be tracked this way (a cluster, whose keys live on several servers, or an object without `duplicate`).
+ * Starts tracking for a plain node-redis client on a connection of its own; `undefined` for what
+ * cannot be tracked this way: a cluster (its keys live on several servers), a sentinel, or an object
+ * without `duplicate`. `onGaveUp` is told when the connection ended by itself.
  */
-export function trackingOf(client: object): Tracking | undefined {
-  let tracking = byClient.get(client);
-  if (tracking === undefined) {
-    tracking = startTracking(client);
-    byClient.set(client, tracking);
-  }
-  return tracking ?? undefined;
-}
-
-function startTracking(client: object): ServerTracking | null {
+export function startTracking(client: object, kind: ClientKind, onGaveUp: () => void): ServerTracking | undefined {
   const trackable = client as Trackable;
-  if ('masters' in client || typeof trackable.duplicate !== 'function') return null;
+  if (kind !== 'client' || typeof trackable.duplicate !== 'function') return undefined;
   let connection: TrackingConnection;
   try {
     // node-redis refuses emitInvalidate next to its own client-side cache, which this replaces.
     connection = trackable.duplicate({ RESP: 3, emitInvalidate: true, clientSideCache: undefined });
   } catch {
-    return null;
+    return undefined;
   }
-  const forget = () => {
-    if (byClient.get(client) === tracking) byClient.delete(client);
-  };
-  const tracking = new ServerTracking(connection, forget);
+  const tracking = new ServerTracking(connection, onGaveUp);
   connection.unref?.();
-  trackable.once?.('end', () => {
-    forget();
-    tracking.close();
-  });
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
   connection.connect().catch(() => {});
   return tracking;

@@ -1,18 +1,10 @@
+import { decode } from '../serializer';
+import type { LocalSettings } from '../settings';
+import type { Store, Tracking } from '../stores/store';
 import { shouldRefreshEarly } from './early-refresh';
-import { decode } from './serializer';
-import type { Store, Tracking } from './stores/store';
 
 /** Returned by {@link LocalTier.get} when the tier has no usable value. */
 export const MISSING: unique symbol = Symbol('cache-memoize.missing');
-
-/** How a local tier behaves (see the `local` and `clone` options). */
-export interface LocalSettings {
-  readonly maxEntries: number;
-  /** Longest a value stays, in ms; it also never outlives its entry's freshness in the store. */
-  readonly ttlMs: number;
-  /** Keep the stored bytes and decode a copy per hit, instead of sharing one decoded value. */
-  readonly clone: boolean;
-}
 
 interface Entry {
   readonly value: unknown;

@@ -1,0 +1,155 @@
+import { performance } from 'node:perf_hooks';
+import { MemoizeError, SerializationError } from '../errors';
+import { encode, stamp } from '../serializer';
+import type { LockRequest } from '../stores/store';
+import { releaseLock } from './lock';
+import type { Call, Runtime } from './runtime';
+
+/**
+ * The fill path: run the function, then decide, encode and write its result under the entry's
+ * token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
+ * its result into a rejection: what goes wrong is reported, and the result is returned.
+ */
+
+/** Runs the function; with a token, stores the result (and releases the lock, if held). */
+export async function compute<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  token: string | undefined,
+  lockToken?: string,
+): Promise<R> {
+  const started = performance.now();
+  let result: R;
+  try {
+    result = await rt.fn(...(call.args as A));
+  } catch (error) {
+    if (lockToken !== undefined) releaseLock(rt, call, lockToken);
+    throw error;
+  }
+  const computeMs = performance.now() - started;
+  rt.computeTimes.observe(computeMs);
+  rt.events.miss(call);
+  if (token !== undefined) await save(rt, call, token, result, computeMs, lockToken);
+  else if (lockToken !== undefined) releaseLock(rt, call, lockToken);
+  return result;
+}
+
+/** A new token for the entry, deleting its value: for damaged bytes and for `refresh`. */
+export async function rotate<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  operation: string,
+  lock?: LockRequest,
+): Promise<{ token?: string; failure?: MemoizeError }> {
+  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
+  try {
+    return { token: await call.guard.run(operation, (store) => store.rotate(request), call.explicit) };
+  } catch (error) {
+    return { failure: rt.report(error, call, operation) };
+  }
+}
+
+/** Damaged or foreign bytes: report them, and let the fresh result replace them under a new token. */
+export async function recover<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  damage: MemoizeError,
+): Promise<R> {
+  rt.report(damage, call);
+  return compute(rt, call, (await rotate(rt, call, 'rotate')).token);
+}
+
+/** Stores `result` if it should be; never throws, and the lock is released whatever happens. */
+async function save<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  token: string,
+  result: R,
+  computeMs: number,
+  lockToken: string | undefined,
+): Promise<void> {
+  // The write releases the lock itself; until it is sent, every way out releases it here.
+  let held = lockToken;
+  try {
+    let value = (await shouldStore(rt, call, result)) ? encodeForStore(rt, call, result) : undefined;
+    if (value === undefined) return;
+    const { timed, ttlMs, storeTtlMs, tokenTtlMs } = rt.settings;
+    if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs });
+    const request = { key: call.key, token, value, ttlMs: storeTtlMs, tokenTtlMs, lockToken };
+    let written: boolean;
+    try {
+      written = await call.guard.run('write', (store) => store.set(request), call.explicit);
+      held = undefined;
+    } catch (error) {
+      rt.report(error, call, 'write');
+      return;
+    }
+    if (!written) call.superseded = true;
+  } catch (error) {
+    rt.report(
+      new MemoizeError('E_UNSERIALIZABLE', `cache-memoize: the result of ${rt.settings.name} was not stored`, {
+        cause: error,
+      }),
+      call,
+    );
+  } finally {
+    if (held !== undefined) releaseLock(rt, call, held);
+  }
+}
+
+/** `shouldCache` says yes (awaited if it returns a promise); if it throws, that is reported and the answer is no. */
+async function shouldStore<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, result: R): Promise<boolean> {
+  const { shouldCache, name } = rt.settings;
+  if (shouldCache === undefined) return true;
+  try {
+    const answer = (shouldCache as unknown as (result: R, args: readonly unknown[]) => unknown)(result, call.args);
+    return Boolean(isThenable(answer) ? await answer : answer);
+  } catch (error) {
+    rt.report(
+      new MemoizeError(
+        'E_SHOULD_CACHE',
+        `cache-memoize: shouldCache of ${name} threw; the result was returned, not stored`,
+        { cause: error },
+      ),
+      call,
+    );
+    return false;
+  }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null)?.then === 'function';
+}
+
+/** The encoded result, or `undefined` (reported) when it cannot or must not be stored. */
+function encodeForStore<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, result: R): string | undefined {
+  const { name } = rt.settings;
+  let body: string;
+  try {
+    body = encode(result);
+  } catch (error) {
+    rt.report(
+      error instanceof SerializationError
+        ? error
+        : new SerializationError('E_UNSERIALIZABLE', `cache-memoize: the result of ${name} cannot be encoded`, {
+            cause: error,
+          }),
+      call,
+    );
+    return undefined;
+  }
+  const max = call.guard.settings.maxValueBytes;
+  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the length cannot decide.
+  if (body.length * 3 <= max) return body;
+  const bytes = body.length > max ? body.length : Buffer.byteLength(body);
+  if (bytes <= max) return body;
+  rt.report(
+    new SerializationError(
+      'E_TOO_LARGE',
+      `cache-memoize: the result of ${name} is ${bytes > body.length ? bytes : `at least ${bytes}`} bytes encoded, ` +
+        `over maxValueBytes (${max}); it was returned, not stored`,
+    ),
+    call,
+  );
+  return undefined;
+}

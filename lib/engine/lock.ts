@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Begin, LockRequest } from '../stores/store';
+import type { Call, Runtime } from './runtime';
+
+/**
+ * The caller side of the cross-process compute lock: how long a lock lives, asking for it, waiting
+ * for its holder, and letting it go. The store side (taking it atomically with the token, announcing
+ * releases) is the store's.
+ */
+
+/** The shortest lock a holder gets when `lockTtl` is not given. */
+export const MIN_LOCK_TTL_MS = 5000;
+
+/** How often a waiter re-checks when no release is announced: a twentieth of the lock, 25 to 250 ms. */
+export function pollMs(lockTtlMs: number): number {
+  return Math.min(250, Math.max(25, Math.round(lockTtlMs / 20)));
+}
+
+/**
+ * How long a compute lock should live when the caller did not say: twice the slowest recent
+ * computation, at least `floorMs`. Recent: each observation decays the remembered maximum by 10%, so
+ * one freak run does not inflate locks for ever.
+ */
+export class ComputeTimes {
+  #slowest = 0;
+
+  /** Records one computation's duration. */
+  observe(ms: number): void {
+    this.#slowest = Math.max(ms, this.#slowest * 0.9);
+  }
+
+  /** The lock lifetime to use now. */
+  lockTtlMs(floorMs: number): number {
+    return Math.max(floorMs, Math.ceil(2 * this.#slowest));
+  }
+}
+
+/** A lock request that a wait ended with: a value landed, or compute under `token` (holding `lockToken`). */
+export type WaitOutcome = { value: string } | { value?: undefined; token: string | undefined; lockToken?: string };
+
+/** The lock a miss asks for, or `undefined` when locking is off. */
+export function requestLock<A extends unknown[], R>(rt: Runtime<A, R>): LockRequest | undefined {
+  const { lock, lockTtlMs } = rt.settings;
+  if (!lock) return undefined;
+  return { token: randomUUID(), ttlMs: lockTtlMs ?? rt.computeTimes.lockTtlMs(MIN_LOCK_TTL_MS) };
+}
+
+/**
+ * Lets a lock go (and wakes its waiters) without making the caller wait for it; a failure is
+ * reported. Releasing checks the token, so releasing a lock that was never taken is harmless.
+ */
+export function releaseLock<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, lockToken: string): void {
+  call.guard
+    .run('release', (store) => store.release?.({ key: call.key, lockToken }) ?? Promise.resolve(), true)
+    .catch((error: unknown) => rt.report(error, call, 'release'));
+}
+
+/**
+ * A lock request whose answer was lost (timeout, dropped connection) may still have taken the lock
+ * when the store wakes up; nobody would compute under it, so release it.
+ */
+export function abandonLock<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  lock: LockRequest | undefined,
+): void {
+  if (lock !== undefined) releaseLock(rt, call, lock.token);
+}
+
+/**
+ * Another process holds the entry's lock: wait for its result instead of computing too. Woken when
+ * the release is announced (or every poll), it asks again: a value ends the wait; a free lock is
+ * taken and this call computes (the holder crashed or gave up). Patience runs per holder, so it is
+ * only lost to one that kept the lock for `lockWait`; then this call computes without the lock.
+ * A store that fails ends the wait too: the call computes without the store.
+ */
+export async function waitForHolder<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  lock: LockRequest,
+  firstHolder: string | undefined,
+  firstAskedAt: number,
+): Promise<WaitOutcome> {
+  const waitMs = rt.settings.lockWaitMs ?? lock.ttlMs;
+  const poll = pollMs(lock.ttlMs);
+  const { key } = call;
+  let holder = firstHolder;
+  let patienceEnds = performance.now() + waitMs;
+  let since = firstAskedAt;
+  for (;;) {
+    const remaining = patienceEnds - performance.now();
+    if (remaining > 0) {
+      const ms = Math.min(poll, remaining);
+      const { store } = call.guard;
+      await (store.waitFor === undefined ? sleep(ms) : store.waitFor({ key, ms, since }).promise);
+    }
+    since = performance.now();
+    let begun: Begin;
+    try {
+      begun = await call.guard.run('begin', (store) => store.begin({ key, tokenTtlMs: rt.settings.tokenTtlMs, lock }));
+    } catch (error) {
+      rt.report(error, call, 'begin');
+      abandonLock(rt, call, lock);
+      return { token: undefined };
+    }
+    if (begun.value !== undefined) return { value: begun.value };
+    if (begun.locked !== false) return { token: begun.token, lockToken: lock.token };
+    if (begun.holder !== holder) {
+      holder = begun.holder;
+      patienceEnds = performance.now() + waitMs;
+    } else if (performance.now() >= patienceEnds) {
+      return { token: begun.token };
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import { performance } from 'node:perf_hooks';
+import type { Begin } from '../stores/store';
+import { compute } from './fill';
+import { abandonLock, requestLock, type WaitOutcome, waitForHolder } from './lock';
+import type { Call, Runtime } from './runtime';
+import { found } from './stored-value';
+
+/**
+ * A miss: ask the store to begin (take the entry's token, and its lock), then compute, or take the
+ * value that landed meanwhile, or wait for the lock's holder. A store that fails here costs only
+ * the cache: the function runs without it.
+ */
+export async function miss<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>): Promise<R> {
+  const lock = requestLock(rt);
+  const askedAt = performance.now();
+  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
+  let begun: Begin;
+  try {
+    begun = await call.guard.run('begin', (store) => store.begin(request));
+  } catch (error) {
+    rt.report(error, call, 'begin');
+    abandonLock(rt, call, lock);
+    return compute(rt, call, undefined);
+  }
+  if (begun.value !== undefined) return found(rt, call, begun.value);
+  if (lock === undefined || begun.locked !== false) return compute(rt, call, begun.token, lock?.token);
+  return settle(rt, call, await waitForHolder(rt, call, lock, begun.holder, askedAt));
+}
+
+function settle<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, outcome: WaitOutcome): R | Promise<R> {
+  if (outcome.value !== undefined) return found(rt, call, outcome.value);
+  return compute(rt, call, outcome.token, outcome.lockToken);
+}

@@ -1,0 +1,117 @@
+/**
+ * What the Redis store needs from a node-redis object, and how it tells the three kinds apart: a
+ * client (`createClient`), a cluster (`createCluster`) and a sentinel (`createSentinel`).
+ */
+
+type Reply = unknown;
+
+/** The arguments of node-redis `eval` and `evalSha`. */
+export interface EvalOptions {
+  keys: string[];
+  arguments: string[];
+}
+
+/** Options accepted by node-redis `scanIterator`. */
+export interface ScanOptions {
+  MATCH: string;
+  COUNT: number;
+}
+
+/**
+ * The node-redis commands the store uses, shared by `createClient`, `createCluster` and `createSentinel`
+ * objects (redis 5.x and 6.x). Any object with these methods works.
+ */
+export interface RedisCommander {
+  get(key: string): Promise<Reply>;
+  evalSha(sha1: string, options: EvalOptions): Promise<Reply>;
+  eval(script: string, options: EvalOptions): Promise<Reply>;
+  unlink(keys: string[]): Promise<Reply>;
+  /** node-redis: a view of the object with other command options. */
+  withCommandOptions?(options: { timeout: number; typeMapping?: Record<string, never> }): unknown;
+}
+
+/** A single server connection (client or sentinel) that can iterate its keyspace. */
+export interface Scannable {
+  scanIterator(options: ScanOptions): AsyncIterable<Reply[]>;
+}
+
+/** A node-redis cluster: keys are scanned on every master. */
+export interface ClusterLike {
+  readonly masters: readonly unknown[];
+  nodeClient(node: never): Promise<Scannable> | Scannable;
+}
+
+/** A node-redis client, cluster or sentinel object. */
+export type RedisLike = RedisCommander & (Scannable | ClusterLike);
+
+/** Which node-redis object the store was given. */
+export type ClientKind = 'client' | 'cluster' | 'sentinel';
+
+/** The events and lifecycle members the store listens to; each kind has some of them. */
+interface Lifecycle {
+  readonly isReady?: boolean;
+  on?(event: string, listener: () => void): unknown;
+  off?(event: string, listener: () => void): unknown;
+  getMaxListeners?(): number;
+  setMaxListeners?(n: number): unknown;
+}
+
+/** Tells a client, a cluster and a sentinel apart by what only each of them has. */
+export function clientKind(client: object): ClientKind {
+  const shape = client as Partial<ClusterLike> & { getMasterNode?: unknown };
+  if ('masters' in client && typeof shape.nodeClient === 'function') return 'cluster';
+  if (typeof shape.getMasterNode === 'function') return 'sentinel';
+  return 'client';
+}
+
+/** Whether `client` has what the store calls: anything else gets a `TypeError` up front. */
+export function isRedisLike(client: unknown): client is RedisLike {
+  if (typeof client !== 'object' || client === null) return false;
+  const commands = client as Partial<RedisCommander>;
+  return ['get', 'evalSha', 'eval', 'unlink'].every((m) => typeof commands[m as keyof RedisCommander] === 'function');
+}
+
+/**
+ * Calls `listener` whenever the user closes `client`: a client and a sentinel emit `'end'`, a cluster
+ * `'disconnect'` (it has no `'end'`). Returns the way to stop listening.
+ */
+export function onClosed(client: object, kind: ClientKind, listener: () => void): () => void {
+  const emitter = client as Lifecycle;
+  if (typeof emitter.on !== 'function') return () => {};
+  const event = kind === 'cluster' ? 'disconnect' : 'end';
+  // Each store adds one listener and raises the limit by one, so many stores over one client do not
+  // set off Node's leak warning, while the user's own listeners keep the limit they had.
+  changeMaxListeners(emitter, 1);
+  emitter.on(event, listener);
+  let listening = true;
+  return () => {
+    if (!listening) return;
+    listening = false;
+    emitter.off?.(event, listener);
+    changeMaxListeners(emitter, -1);
+  };
+}
+
+function changeMaxListeners(emitter: Lifecycle, by: number): void {
+  const max = emitter.getMaxListeners?.();
+  if (typeof max === 'number' && max > 0 && Number.isFinite(max)) emitter.setMaxListeners?.(max + by);
+}
+
+/** `false` while the object is not connected (node-redis `isReady`); `true` if it cannot say. */
+export function isReady(client: object): boolean {
+  return (client as Lifecycle).isReady !== false;
+}
+
+/**
+ * The library's own deadline bounds every command, including ones already written to a socket, which
+ * node-redis's per-command timeout does not. That timeout's AbortSignal halves raw `GET` throughput
+ * with 100 in flight (`npm run bench`), so the store's commands run without it. A client with a type
+ * mapping (say, blob strings as Buffers) gets the default mapping back, so replies are strings; an
+ * explicit mapping costs about a fifth of a `GET`, so it is only set when needed.
+ */
+export function withoutCommandTimeout(client: RedisLike): RedisCommander {
+  if (typeof client.withCommandOptions !== 'function') return client;
+  const current = (client as { _commandOptions?: { typeMapping?: object } })._commandOptions?.typeMapping;
+  const mapped = current !== undefined && Object.keys(current).length > 0;
+  return client.withCommandOptions(mapped ? { timeout: 0, typeMapping: {} } : { timeout: 0 }) as RedisCommander;
+}

@@ -1,0 +1,140 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Begin, BeginRequest, ReleaseRequest, RotateRequest, WriteRequest } from '../store';
+import { replyText } from './replies';
+
+/**
+ * The store's Lua scripts, each as data: its source, how a request becomes its arguments, and how its
+ * reply becomes a result. No caller knows an argument position. Every script gets the entry's four
+ * keys, all in one hash slot: value, token, lock, waiters mark (`entryKeysOf`).
+ */
+export interface Script<Request, Result> {
+  readonly name: string;
+  readonly source: string;
+  readonly sha1: string;
+  /** The script's ARGV for `request`. */
+  arguments(request: Request): string[];
+  /** The script's reply as a result; throws on a reply this version did not write. */
+  parseReply(reply: unknown): Result;
+}
+
+/** The pub/sub channel on which lock releases are announced; the message is the entry's value key. */
+export const RELEASE_CHANNEL = 'cache-memoize:released';
+
+function script<Request, Result>(
+  name: string,
+  body: string,
+  args: (request: Request) => string[],
+  parseReply: (reply: unknown) => Result,
+): Script<Request, Result> {
+  const source = `${PRELUDE}\n${body}`;
+  return {
+    name,
+    source,
+    sha1: createHash('sha1').update(source).digest('hex'),
+    arguments: args,
+    parseReply,
+  };
+}
+
+/** A lifetime as a script argument: `'0'` means "no expiry" (PX must be a positive integer). */
+function lifetime(ms: number): string {
+  return ms === Number.POSITIVE_INFINITY ? '0' : String(Math.max(1, Math.ceil(ms)));
+}
+
+const PRELUDE = `
+local function set_token(t, ttl)
+  if ttl == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ttl) end
+end
+local function release(lock_token, channel)
+  if lock_token ~= '' and redis.call('GET', KEYS[3]) == lock_token then
+    redis.call('DEL', KEYS[3])
+    if redis.call('DEL', KEYS[4]) == 1 then redis.call('PUBLISH', channel, KEYS[1]) end
+  end
+end`;
+
+/**
+ * A miss, before computing: the value if one landed meanwhile; else the entry's token (created if
+ * missing) and the lock request's outcome. A caller that finds the lock taken marks it as waited for.
+ */
+export const BEGIN = script<BeginRequest, Begin>(
+  'begin',
+  `-- ARGV: new token, token ttl, lock token ('' = no lock), lock ttl, ignore value ('1'/'0')
+if ARGV[5] ~= '1' then
+  local v = redis.call('GET', KEYS[1])
+  if v then return {1, v} end
+end
+local t = redis.call('GET', KEYS[2])
+if not t then
+  t = ARGV[1]
+  set_token(t, ARGV[2])
+end
+if ARGV[3] == '' then return {0, t, -1} end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
+if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
+return {0, t, 0, redis.call('GET', KEYS[3])}`,
+  ({ tokenTtlMs, lock, ignoreValue = false }) => [
+    randomUUID(),
+    lifetime(tokenTtlMs),
+    lock?.token ?? '',
+    lock === undefined ? '0' : lifetime(lock.ttlMs),
+    ignoreValue ? '1' : '0',
+  ],
+  (reply) => {
+    if (!Array.isArray(reply) || reply.length < 2) throw new Error(`unexpected begin reply ${String(reply)}`);
+    if (Number(reply[0]) === 1) return { value: replyText(reply[1]) };
+    const token = replyText(reply[1]);
+    const locked = Number(reply[2]);
+    if (locked === -1) return { token };
+    return locked === 1 ? { token, locked: true } : { token, locked: false, holder: replyText(reply[3]) };
+  },
+);
+
+/** The conditional write: only under the entry's current token; releases the writer's lock either way. */
+export const WRITE = script<WriteRequest, boolean>(
+  'write',
+  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), channel
+local written = 0
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
+  if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+  written = 1
+end
+release(ARGV[5], ARGV[6])
+return written`,
+  ({ token, value, ttlMs, tokenTtlMs, lockToken }) => [
+    token,
+    value,
+    lifetime(ttlMs),
+    lifetime(tokenTtlMs),
+    lockToken ?? '',
+    RELEASE_CHANNEL,
+  ],
+  (reply) => Number(reply) === 1,
+);
+
+/** Lets a lock go if it still holds the caller's token, announcing it when someone waits. */
+export const RELEASE = script<ReleaseRequest, void>(
+  'release',
+  `-- ARGV: lock token, channel
+release(ARGV[1], ARGV[2])
+return 1`,
+  ({ lockToken }) => [lockToken, RELEASE_CHANNEL],
+  () => undefined,
+);
+
+/** Deletes the value under a new token (damaged bytes, `refresh`); with a lock, takes it unconditionally. */
+export const ROTATE = script<RotateRequest, string>(
+  'rotate',
+  `-- ARGV: new token, token ttl, lock token ('' = none), lock ttl
+redis.call('DEL', KEYS[1])
+set_token(ARGV[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4]) end
+return ARGV[1]`,
+  ({ tokenTtlMs, lock }) => [
+    randomUUID(),
+    lifetime(tokenTtlMs),
+    lock?.token ?? '',
+    lock === undefined ? '0' : lifetime(lock.ttlMs),
+  ],
+  (reply) => replyText(reply),
+);

@@ -1,0 +1,238 @@
+import type { MemoizeError } from '../../errors';
+import { entryKeysOf, valueKeyOf } from '../../key';
+import { Releases } from '../releases';
+import type {
+  Begin,
+  BeginRequest,
+  DeleteMatchingRequest,
+  ReleaseRequest,
+  RotateRequest,
+  RoundTrip,
+  Store,
+  StoreNeeds,
+  Tracking,
+  Waiting,
+  WaitRequest,
+  WriteRequest,
+} from '../store';
+import {
+  type ClientKind,
+  type ClusterLike,
+  clientKind,
+  isReady,
+  isRedisLike,
+  onClosed,
+  type RedisCommander,
+  type RedisLike,
+  type Scannable,
+  type ScanOptions,
+  withoutCommandTimeout,
+} from './client';
+import { ReleaseSubscriber } from './release-subscriber';
+import { describeRedisFailure, isNoScript, replyText } from './replies';
+import { BEGIN, RELEASE, ROTATE, type Script, WRITE } from './scripts';
+import { type ServerTracking, startTracking } from './tracking';
+
+/** Options of {@link RedisStore}. */
+export interface RedisStoreOptions {
+  /**
+   * How many keys one `SCAN` step asks for during {@link RedisStore.deleteMatching}.
+   * @default 1000
+   */
+  scanCount?: number;
+}
+
+function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
+  return roundTrip();
+}
+
+function escapeGlob(value: string): string {
+  return value.replace(/[\\*?[\]]/g, '\\$&');
+}
+
+/** What deleting an entry removes: its value, its token and its lock (computations running are outdated). */
+function deletedKeysOf(valueKey: string): string[] {
+  return entryKeysOf(valueKey).slice(0, 3);
+}
+
+/**
+ * The {@link Store} over a node-redis client, cluster or sentinel object that you created and own.
+ * A hit is one `GET`; a miss adds one script call before computing and one for the conditional write.
+ * Every key of an entry shares a hash tag.
+ *
+ * The store never connects or quits your client. It opens at most two connections of its own: one
+ * that hears lock releases (a cluster or sentinel subscribes through itself instead), and one for
+ * the `local` tier's change notifications. {@link RedisStore.close} ends them; so does closing your
+ * client.
+ *
+ * @example
+ * ```ts
+ * const client = await createClient({ url: process.env.REDIS_URL }).connect();
+ * const memoize = createMemoizer({ store: new RedisStore(client) });
+ * ```
+ */
+export class RedisStore implements Store {
+  readonly #scanCount: number;
+  readonly #commands: RedisCommander;
+  readonly #kind: ClientKind;
+  readonly #releases = new Releases();
+  #subscriber: ReleaseSubscriber | undefined;
+  #tracking: ServerTracking | undefined;
+  #stopListening: (() => void) | undefined;
+  #closed = false;
+
+  constructor(
+    /** The node-redis object every command goes through. */
+    readonly client: RedisLike,
+    options: RedisStoreOptions = {},
+  ) {
+    if (!isRedisLike(client)) {
+      throw new TypeError(
+        'RedisStore: client must be a node-redis client, cluster or sentinel object (createClient, ' +
+          'createCluster, createSentinel); for a URL, use createResilientClient(url)',
+      );
+    }
+    const { scanCount = 1000 } = options;
+    if (!Number.isInteger(scanCount) || scanCount < 1) {
+      throw new TypeError(`RedisStore: scanCount must be a positive integer, got ${String(scanCount)}`);
+    }
+    this.#scanCount = scanCount;
+    this.#kind = clientKind(client);
+    this.#commands = withoutCommandTimeout(client);
+  }
+
+  /** Stores over one client share its health, and so one circuit breaker. */
+  get circuitKey(): object {
+    return this.client;
+  }
+
+  get(key: string): Promise<string | null> {
+    // Not even a `then` of its own: this is the whole hit path.
+    return this.#commands.get(key) as Promise<string | null>;
+  }
+
+  begin(request: BeginRequest): Promise<Begin> {
+    if (request.lock !== undefined) this.prepare({ locks: true });
+    return this.#run(BEGIN, request);
+  }
+
+  set(request: WriteRequest): Promise<boolean> {
+    return this.#run(WRITE, request);
+  }
+
+  release(request: ReleaseRequest): Promise<void> {
+    return this.#run(RELEASE, request);
+  }
+
+  /**
+   * Waits for an announced release of the entry's lock, at most `ms`. Without a way to hear
+   * releases, the wait simply times out and callers poll.
+   */
+  waitFor(request: WaitRequest): Waiting {
+    return this.#releases.waitFor(request);
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#commands.unlink(deletedKeysOf(key));
+  }
+
+  rotate(request: RotateRequest): Promise<string> {
+    return this.#run(ROTATE, request);
+  }
+
+  /**
+   * `SCAN`s every master for the prefix and unlinks each entry found, value and token together
+   * (one `UNLINK` per entry, since entries live in different cluster slots). Cost grows with the size
+   * of the keyspace, not of the function's entries; it never blocks the server for long.
+   */
+  async deleteMatching({ prefix, bound = unbounded }: DeleteMatchingRequest): Promise<number> {
+    const options: ScanOptions = { MATCH: `${escapeGlob(prefix)}*`, COUNT: this.#scanCount };
+    let count = 0;
+    for (const node of await this.#scanNodes(bound)) {
+      const scan = node.scanIterator(options)[Symbol.asyncIterator]();
+      const next = () => scan.next();
+      for (let step = await bound(next); step.done !== true; step = await bound(next)) {
+        const entries = new Set(step.value.map((key) => valueKeyOf(replyText(key))));
+        const unlinkAll = () => Promise.all([...entries].map((k) => this.#commands.unlink(deletedKeysOf(k))));
+        for (const n of await bound(unlinkAll)) count += Number(n);
+      }
+    }
+    return count;
+  }
+
+  /** `false` while the client is not connected (node-redis `isReady`). */
+  isReady(): boolean {
+    return isReady(this.client);
+  }
+
+  /**
+   * Redis client tracking on one extra RESP3 connection (see {@link ServerTracking}); `undefined`
+   * for a cluster or a sentinel, whose local tier then reports `E_NO_TRACKING`.
+   */
+  tracking(): Tracking | undefined {
+    if (this.#closed) return undefined;
+    if (this.#tracking === undefined || this.#tracking.closed) {
+      const tracking = startTracking(this.client, this.#kind, () => {
+        if (this.#tracking === tracking) this.#tracking = undefined;
+      });
+      this.#tracking = tracking;
+      if (tracking !== undefined) this.#listenForClose();
+    }
+    return this.#tracking;
+  }
+
+  /** Opens the release listener as soon as some function takes locks, outside any call's deadline. */
+  prepare(needs: StoreNeeds): void {
+    if (!needs.locks || this.#subscriber !== undefined || this.#closed) return;
+    this.#subscriber = new ReleaseSubscriber(this.client, this.#kind, this.#releases);
+    this.#listenForClose();
+  }
+
+  describeFailure(operation: string, error: unknown): MemoizeError {
+    return describeRedisFailure(operation, error);
+  }
+
+  /**
+   * Ends the connections this store opened (the release listener, the tracking connection); your
+   * client stays as it is. Waiting calls wake and check for themselves. Idempotent.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#closeConnections();
+  }
+
+  /** The user closed the client: close what hangs on it; a client connected again opens anew. */
+  #closeConnections(): void {
+    this.#stopListening?.();
+    this.#stopListening = undefined;
+    this.#subscriber?.close();
+    this.#tracking?.close();
+    this.#tracking = undefined;
+    this.#subscriber = undefined;
+  }
+
+  #listenForClose(): void {
+    this.#stopListening ??= onClosed(this.client, this.#kind, () => this.#closeConnections());
+  }
+
+  async #scanNodes(bound: RoundTrip): Promise<Scannable[]> {
+    if (this.#kind !== 'cluster') return [this.client as Scannable];
+    const cluster = this.client as ClusterLike;
+    return bound(() => Promise.all(cluster.masters.map((m) => cluster.nodeClient(m as never))));
+  }
+
+  async #run<Request extends { readonly key: string }, Result>(
+    script: Script<Request, Result>,
+    request: Request,
+  ): Promise<Result> {
+    const options = { keys: entryKeysOf(request.key), arguments: script.arguments(request) };
+    let reply: unknown;
+    try {
+      reply = await this.#commands.evalSha(script.sha1, options);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      reply = await this.#commands.eval(script.source, options);
+    }
+    return script.parseReply(reply);
+  }
+}

@@ -1,0 +1,1 @@
+export { type ContractFramework, type StoreContractOptions, storeContract } from './store-contract';
