@@ -1,5 +1,5 @@
 import { createMemoizer } from '../lib/memoizer';
-import { msOption } from '../lib/settings';
+import { msOption } from '../lib/option-values';
 import { MemoryStore } from '../lib/stores/memory';
 
 const store = new MemoryStore();

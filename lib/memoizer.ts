@@ -1,13 +1,12 @@
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
+import { parseFunctionOptions, parseMemoizerOptions } from './parse-options';
 import {
   applyCreation,
   applyStoreSettings,
   type CreationSettings,
   DEFAULT_STORE_SETTINGS,
-  parseFunctionOptions,
-  parseMemoizerOptions,
   type StoreChoice,
 } from './settings';
 import type { RedisLike } from './stores/redis/client';

@@ -4,7 +4,6 @@ import type { MemoizeError } from '../../lib/errors';
 import type { Memoized } from '../../lib/memoize';
 import { createMemoizer } from '../../lib/memoizer';
 import type { MemoizeOptions, MemoizerOptions } from '../../lib/options';
-import { RedisStore } from '../../lib/stores/redis/store';
 import type { Store, Tracking } from '../../lib/stores/store';
 import { sleep } from './redis';
 import { CountingStore } from './stores';

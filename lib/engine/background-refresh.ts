@@ -1,8 +1,7 @@
 import { MemoizeError } from '../errors';
 import type { StoreGuard } from '../guard';
-import type { Begin } from '../stores/store';
 import { compute } from './fill';
-import { abandonLock, requestLock } from './lock';
+import { beginEntry, requestLock } from './lock';
 import type { Call, Runtime } from './runtime';
 
 /**
@@ -32,15 +31,7 @@ export function refreshInBackground<A extends unknown[], R>(
 
 async function refresh<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>): Promise<void> {
   const lock = requestLock(rt);
-  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue: true };
-  let begun: Begin;
-  try {
-    begun = await call.guard.run('begin', (store) => store.begin(request));
-  } catch (error) {
-    rt.report(error, call, 'begin');
-    abandonLock(rt, call, lock);
-    return;
-  }
-  if (begun.value !== undefined || begun.locked === false) return;
+  const begun = await beginEntry(rt, call, lock, true);
+  if (begun === undefined || begun.value !== undefined || begun.locked === false) return;
   await compute(rt, call, begun.token, lock?.token);
 }

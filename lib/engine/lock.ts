@@ -58,6 +58,27 @@ export function releaseLock<A extends unknown[], R>(rt: Runtime<A, R>, call: Cal
 }
 
 /**
+ * Asks the store to begin filling the entry: its token, and the lock when `lock` is given (a
+ * background refresh passes `ignoreValue`). `undefined` when the store failed: that is reported, a
+ * lock the request may still have taken is let go, and the caller computes without the store.
+ */
+export async function beginEntry<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  lock: LockRequest | undefined,
+  ignoreValue = false,
+): Promise<Begin | undefined> {
+  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue };
+  try {
+    return await call.guard.run('begin', (store) => store.begin(request));
+  } catch (error) {
+    rt.report(error, call, 'begin');
+    abandonLock(rt, call, lock);
+    return undefined;
+  }
+}
+
+/**
  * A lock request whose answer was lost (timeout, dropped connection) may still have taken the lock
  * when the store wakes up; nobody would compute under it, so release it.
  */

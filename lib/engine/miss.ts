@@ -1,7 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { Begin } from '../stores/store';
 import { compute } from './fill';
-import { abandonLock, requestLock, type WaitOutcome, waitForHolder } from './lock';
+import { beginEntry, requestLock, type WaitOutcome, waitForHolder } from './lock';
 import type { Call, Runtime } from './runtime';
 import { found } from './stored-value';
 
@@ -13,15 +12,8 @@ import { found } from './stored-value';
 export async function miss<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>): Promise<R> {
   const lock = requestLock(rt);
   const askedAt = performance.now();
-  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
-  let begun: Begin;
-  try {
-    begun = await call.guard.run('begin', (store) => store.begin(request));
-  } catch (error) {
-    rt.report(error, call, 'begin');
-    abandonLock(rt, call, lock);
-    return compute(rt, call, undefined);
-  }
+  const begun = await beginEntry(rt, call, lock);
+  if (begun === undefined) return compute(rt, call, undefined);
   if (begun.value !== undefined) return found(rt, call, begun.value);
   if (lock === undefined || begun.locked !== false) return compute(rt, call, begun.token, lock?.token);
   return settle(rt, call, await waitForHolder(rt, call, lock, begun.holder, askedAt));

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { functionKeyPrefix, valueKey } from '../key';
-import type { Begin, Store } from '../stores/store';
+import type { Store } from '../stores/store';
+import { MINUTE, tokenOf } from './entries';
+import { lockContract } from './lock-contract';
+import { trackingContract } from './tracking-contract';
 
 /** The test functions the suite registers with: jest's, vitest's, mocha's or `node:test`'s. */
 export interface ContractFramework {
@@ -24,8 +27,6 @@ export interface StoreContractOptions {
   dispose?: (store: Store) => Promise<void> | void;
 }
 
-const MINUTE = 60_000;
-
 function globals(): ContractFramework {
   const g = globalThis as Partial<ContractFramework>;
   const { describe, test, beforeEach, afterEach } = g;
@@ -41,12 +42,6 @@ function globals(): ContractFramework {
     );
   }
   return { describe, test, beforeEach, afterEach };
-}
-
-/** The token of a begin that must have created or found one. */
-function tokenOf(begun: Begin): string {
-  assert.equal(typeof begun.token, 'string', 'begin must hand out a token when there is no value');
-  return begun.token as string;
 }
 
 /**
@@ -188,122 +183,5 @@ export function storeContract(
       () => prefix,
       entry,
     );
-  });
-}
-
-/** Locks, release announcements and `waitFor`: for stores that hand out locks (`locked` is set). */
-function lockContract(test: ContractFramework['test'], store: () => Store, key: () => string): void {
-  const lock = () => ({ token: randomUUID(), ttlMs: MINUTE });
-  /** Whether the store has locks: without them, `locked` stays undefined and nothing else applies. */
-  const hasLocks = async (): Promise<boolean> => {
-    const begun = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() });
-    if (begun.locked === undefined) return false;
-    assert.equal(begun.locked, true, 'the first caller to ask for a free lock gets it');
-    return true;
-  };
-
-  test('locks: one caller gets the lock; the others learn its holder', async () => {
-    const first = lock();
-    const a = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: first });
-    if (a.locked === undefined) return;
-    assert.equal(a.locked, true);
-    const b = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() });
-    assert.equal(b.locked, false);
-    assert.equal(b.holder, first.token);
-    assert.equal(b.token, a.token);
-  });
-
-  test('locks: the write releases the writer’s lock; a wrong token releases nothing', async () => {
-    const holder = lock();
-    const begun = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: holder });
-    if (begun.locked === undefined) return;
-    await store().release?.({ key: key(), lockToken: 'not-the-holder' });
-    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).locked, false);
-    const request = { key: key(), token: tokenOf(begun), value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE };
-    await store().set({ ...request, lockToken: holder.token });
-    await store().delete(key());
-    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).locked, true);
-  });
-
-  test('locks: release lets the lock go; rotate with a lock takes it over; delete removes it', async () => {
-    const holder = lock();
-    if (!(await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: holder })).locked) return;
-    await store().release?.({ key: key(), lockToken: holder.token });
-    const next = lock();
-    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: next })).locked, true);
-    const refresher = lock();
-    await store().rotate({ key: key(), tokenTtlMs: MINUTE, lock: refresher });
-    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).holder, refresher.token);
-    await store().delete(key());
-    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).locked, true);
-  });
-
-  test('locks: a release that someone waits for is announced: waitFor resolves long before its timeout', async () => {
-    const s = store();
-    if (s.waitFor === undefined || !(await hasLocks())) return;
-    const holder = lock();
-    await s.delete(key());
-    await s.begin({ key: key(), tokenTtlMs: MINUTE, lock: holder });
-    const asked = performance.now();
-    // A caller that finds the lock taken marks it as waited for, so that its release is announced.
-    assert.equal((await s.begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).locked, false);
-    const waiting = s.waitFor({ key: key(), ms: 5000, since: asked });
-    const started = performance.now();
-    // Give a subscription that is still being set up time to be in place (the store prepares it).
-    await sleep(200);
-    await s.release?.({ key: key(), lockToken: holder.token });
-    await waiting.promise;
-    assert.ok(performance.now() - started < 2500, 'the release resolved the wait, not its timeout');
-  });
-
-  test('locks: waitFor times out without a release, and cancel resolves it at once', async () => {
-    const s = store();
-    if (s.waitFor === undefined) return;
-    const started = performance.now();
-    await s.waitFor({ key: key(), ms: 60 }).promise;
-    assert.ok(performance.now() - started >= 50, 'waited for its timeout');
-    const cancelled = s.waitFor({ key: key(), ms: 60_000 });
-    cancelled.cancel();
-    await cancelled.promise;
-  });
-}
-
-/** Change tracking for the local tier: for stores that offer `tracking()`. */
-function trackingContract(
-  test: ContractFramework['test'],
-  store: () => Store,
-  prefix: () => string,
-  entry: (digest: string) => string,
-): void {
-  test('tracking: every change of an entry under a watched prefix is delivered, and nothing else', async () => {
-    const s = store();
-    const tracking = s.tracking?.();
-    if (tracking === undefined) return;
-    const heard: Array<string | null> = [];
-    const stop = tracking.watch(prefix(), (changed) => heard.push(changed));
-    try {
-      const deadline = performance.now() + 5000;
-      while (!tracking.covers(prefix())) {
-        assert.ok(performance.now() < deadline, 'tracking covers the prefix within 5 s');
-        await sleep(10);
-      }
-      const k = entry('tracked');
-      const token = tokenOf(await s.begin({ key: k, tokenTtlMs: MINUTE }));
-      await s.set({ key: k, token, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      await s.delete(k);
-      const foreign = valueKey(functionKeyPrefix(`untracked-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
-      const other = tokenOf(await s.begin({ key: foreign, tokenTtlMs: MINUTE }));
-      await s.set({ key: foreign, token: other, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      const until = performance.now() + 2000;
-      while (heard.filter((h) => h === k).length < 2 && performance.now() < until) await sleep(10);
-      assert.ok(heard.filter((h) => h === k).length >= 2, 'the write and the delete were both delivered');
-      assert.ok(!heard.includes(foreign), 'a change under another prefix is not delivered');
-      assert.ok(
-        heard.every((h) => h === null || h === k),
-        'only value keys are delivered (not tokens, locks or waiters marks)',
-      );
-    } finally {
-      stop();
-    }
   });
 }

@@ -1,0 +1,11 @@
+import assert from 'node:assert/strict';
+import type { Begin } from '../stores/store';
+
+/** A lifetime long enough for any test. */
+export const MINUTE = 60_000;
+
+/** The token of a begin that must have created or found one. */
+export function tokenOf(begun: Begin): string {
+  assert.equal(typeof begun.token, 'string', 'begin must hand out a token when there is no value');
+  return begun.token as string;
+}

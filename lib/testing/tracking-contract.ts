@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { functionKeyPrefix, valueKey } from '../key';
+import type { Store } from '../stores/store';
+import { MINUTE, tokenOf } from './entries';
+import type { ContractFramework } from './store-contract';
+
+/** Change tracking for the local tier: for stores that offer `tracking()`. */
+export function trackingContract(
+  test: ContractFramework['test'],
+  store: () => Store,
+  prefix: () => string,
+  entry: (digest: string) => string,
+): void {
+  test('tracking: every change of an entry under a watched prefix is delivered, and nothing else', async () => {
+    const s = store();
+    const tracking = s.tracking?.();
+    if (tracking === undefined) return;
+    const heard: Array<string | null> = [];
+    const stop = tracking.watch(prefix(), (changed) => heard.push(changed));
+    try {
+      const deadline = performance.now() + 5000;
+      while (!tracking.covers(prefix())) {
+        assert.ok(performance.now() < deadline, 'tracking covers the prefix within 5 s');
+        await sleep(10);
+      }
+      const k = entry('tracked');
+      const token = tokenOf(await s.begin({ key: k, tokenTtlMs: MINUTE }));
+      await s.set({ key: k, token, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
+      await s.delete(k);
+      const foreign = valueKey(functionKeyPrefix(`untracked-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
+      const other = tokenOf(await s.begin({ key: foreign, tokenTtlMs: MINUTE }));
+      await s.set({ key: foreign, token: other, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
+      const until = performance.now() + 2000;
+      while (heard.filter((h) => h === k).length < 2 && performance.now() < until) await sleep(10);
+      assert.ok(heard.filter((h) => h === k).length >= 2, 'the write and the delete were both delivered');
+      assert.ok(!heard.includes(foreign), 'a change under another prefix is not delivered');
+      assert.ok(
+        heard.every((h) => h === null || h === k),
+        'only value keys are delivered (not tokens, locks or waiters marks)',
+      );
+    } finally {
+      stop();
+    }
+  });
+}
