@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { functionKeyPrefix, valueKey } from '../key';
+import { entriesPrefix, functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
 import { MINUTE, tokenOf } from './entries';
 import { lockContract } from './lock-contract';
@@ -68,8 +68,39 @@ export function storeContract(
   const { describe, test, beforeEach, afterEach } = options.framework ?? globals();
   let store: Store;
   let prefix: string;
-  let key: string;
   const entry = (digest: string) => valueKey(prefix, digest);
+  describe(name, () => {
+    beforeEach(async () => {
+      store = await makeStore();
+      prefix = functionKeyPrefix(`contract-${randomUUID().slice(0, 8)}`, 'fn');
+    });
+    afterEach(async () => {
+      await options.dispose?.(store);
+    });
+    entryContract(
+      test,
+      () => store,
+      () => prefix,
+    );
+    lockContract(
+      test,
+      () => store,
+      () => entry('digest'),
+    );
+    trackingContract(
+      test,
+      () => store,
+      () => prefix,
+      entry,
+    );
+  });
+}
+
+/** Tokens, conditional writes, expiry and `deleteMatching`: what every store keeps. */
+function entryContract(test: ContractFramework['test'], current: () => Store, prefix: () => string): void {
+  const entry = (digest: string) => valueKey(prefix(), digest);
+  let store: Store;
+  let key: string;
   const write = async (at: string, value: string, ttlMs = MINUTE) =>
     store.set({
       key: at,
@@ -78,110 +109,94 @@ export function storeContract(
       ttlMs,
       tokenTtlMs: MINUTE,
     });
-
-  describe(name, () => {
-    beforeEach(async () => {
-      store = await makeStore();
-      prefix = functionKeyPrefix(`contract-${randomUUID().slice(0, 8)}`, 'fn');
+  // Each test takes the current test's store and key first.
+  const it = (title: string, body: () => Promise<void>) =>
+    test(title, async () => {
+      store = current();
       key = entry('digest');
-    });
-    afterEach(async () => {
-      await options.dispose?.(store);
+      await body();
     });
 
-    test('get of an absent entry is null or undefined', async () => {
-      assert.equal((await store.get(key)) ?? null, null);
-    });
+  it('get of an absent entry is null or undefined', async () => {
+    assert.equal((await store.get(key)) ?? null, null);
+  });
 
-    test('begin creates one token and hands the same one to every caller', async () => {
-      const a = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
-      const b = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
-      assert.equal(b, a);
-    });
+  it('begin creates one token and hands the same one to every caller', async () => {
+    const a = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
+    const b = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
+    assert.equal(b, a);
+  });
 
-    test('set with the current token writes; begin then returns the value', async () => {
-      const token = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
-      assert.equal(await store.set({ key, token, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE }), true);
-      assert.equal(await store.get(key), 'v1');
-      assert.equal((await store.begin({ key, tokenTtlMs: MINUTE })).value, 'v1');
-    });
+  it('set with the current token writes; begin then returns the value', async () => {
+    const token = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
+    assert.equal(await store.set({ key, token, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE }), true);
+    assert.equal(await store.get(key), 'v1');
+    assert.equal((await store.begin({ key, tokenTtlMs: MINUTE })).value, 'v1');
+  });
 
-    test('set with a wrong or missing token writes nothing', async () => {
-      assert.equal(await store.set({ key, token: 'no-such', value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
-      await store.begin({ key, tokenTtlMs: MINUTE });
-      assert.equal(await store.set({ key, token: 'wrong', value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
-      assert.equal((await store.get(key)) ?? null, null);
-    });
+  it('set with a wrong or missing token writes nothing', async () => {
+    assert.equal(await store.set({ key, token: 'no-such', value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
+    await store.begin({ key, tokenTtlMs: MINUTE });
+    assert.equal(await store.set({ key, token: 'wrong', value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
+    assert.equal((await store.get(key)) ?? null, null);
+  });
 
-    test('delete removes the value and the token: an older computation can no longer write', async () => {
-      const token = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
-      await store.set({ key, token, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      await store.delete(key);
-      assert.equal((await store.get(key)) ?? null, null);
-      assert.equal(await store.set({ key, token, value: 'stale', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
-      assert.notEqual(tokenOf(await store.begin({ key, tokenTtlMs: MINUTE })), token);
-    });
+  it('delete removes the value and the token: an older computation can no longer write', async () => {
+    const token = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
+    await store.set({ key, token, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE });
+    await store.delete(key);
+    assert.equal((await store.get(key)) ?? null, null);
+    assert.equal(await store.set({ key, token, value: 'stale', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
+    assert.notEqual(tokenOf(await store.begin({ key, tokenTtlMs: MINUTE })), token);
+  });
 
-    test('rotate deletes the value and replaces the token', async () => {
-      const old = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
-      await store.set({ key, token: old, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      const fresh = await store.rotate({ key, tokenTtlMs: MINUTE });
-      assert.notEqual(fresh, old);
-      assert.equal((await store.get(key)) ?? null, null);
-      assert.equal(await store.set({ key, token: old, value: 'stale', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
-      assert.equal(await store.set({ key, token: fresh, value: 'v2', ttlMs: MINUTE, tokenTtlMs: MINUTE }), true);
-      assert.equal(await store.get(key), 'v2');
-    });
+  it('rotate deletes the value and replaces the token', async () => {
+    const old = tokenOf(await store.begin({ key, tokenTtlMs: MINUTE }));
+    await store.set({ key, token: old, value: 'v1', ttlMs: MINUTE, tokenTtlMs: MINUTE });
+    const fresh = await store.rotate({ key, tokenTtlMs: MINUTE });
+    assert.notEqual(fresh, old);
+    assert.equal((await store.get(key)) ?? null, null);
+    assert.equal(await store.set({ key, token: old, value: 'stale', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
+    assert.equal(await store.set({ key, token: fresh, value: 'v2', ttlMs: MINUTE, tokenTtlMs: MINUTE }), true);
+    assert.equal(await store.get(key), 'v2');
+  });
 
-    test('values expire after their ttl', async () => {
-      await write(key, 'short', 80);
-      assert.equal(await store.get(key), 'short');
-      await sleep(150);
-      assert.equal((await store.get(key)) ?? null, null);
-    });
+  it('values expire after their ttl', async () => {
+    await write(key, 'short', 80);
+    assert.equal(await store.get(key), 'short');
+    await sleep(150);
+    assert.equal((await store.get(key)) ?? null, null);
+  });
 
-    test('an expired token refuses the write', async () => {
-      const token = tokenOf(await store.begin({ key, tokenTtlMs: 50 }));
-      await sleep(120);
-      assert.equal(await store.set({ key, token, value: 'late', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
-    });
+  it('an expired token refuses the write', async () => {
+    const token = tokenOf(await store.begin({ key, tokenTtlMs: 50 }));
+    await sleep(120);
+    assert.equal(await store.set({ key, token, value: 'late', ttlMs: MINUTE, tokenTtlMs: MINUTE }), false);
+  });
 
-    test('Infinity means no expiry', async () => {
-      const forever = Number.POSITIVE_INFINITY;
-      const token = tokenOf(await store.begin({ key, tokenTtlMs: forever }));
-      await store.set({ key, token, value: 'forever', ttlMs: forever, tokenTtlMs: forever });
-      await sleep(20);
-      assert.equal(await store.get(key), 'forever');
-    });
+  it('Infinity means no expiry', async () => {
+    const forever = Number.POSITIVE_INFINITY;
+    const token = tokenOf(await store.begin({ key, tokenTtlMs: forever }));
+    await store.set({ key, token, value: 'forever', ttlMs: forever, tokenTtlMs: forever });
+    await sleep(20);
+    assert.equal(await store.get(key), 'forever');
+  });
 
-    test('deleteMatching removes every entry under the prefix (values and tokens) and nothing else', async () => {
-      const other = valueKey(functionKeyPrefix(`other-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
-      const keys = Array.from({ length: 25 }, (_, i) => entry(`d${i}`));
-      for (const k of [...keys, other]) await write(k, 'v');
-      assert.equal(await store.deleteMatching({ prefix: `${prefix}{` }), 50);
-      for (const k of keys) assert.equal((await store.get(k)) ?? null, null);
-      assert.equal(await store.get(other), 'v');
-    });
+  it('deleteMatching removes every entry under the prefix (values and tokens) and nothing else', async () => {
+    const other = valueKey(functionKeyPrefix(`other-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
+    const keys = Array.from({ length: 25 }, (_, i) => entry(`d${i}`));
+    for (const k of [...keys, other]) await write(k, 'v');
+    assert.equal(await store.deleteMatching({ prefix: entriesPrefix(prefix()) }), 50);
+    for (const k of keys) assert.equal((await store.get(k)) ?? null, null);
+    assert.equal(await store.get(other), 'v');
+  });
 
-    test('deleteMatching treats glob characters in the prefix literally', async () => {
-      const literal = functionKeyPrefix(`glob-${randomUUID().slice(0, 8)}*?[a]`, 'fn');
-      const lookalike = literal.replace('*?[a]', 'xx');
-      for (const p of [literal, lookalike]) await write(valueKey(p, '1'), 'v');
-      await store.deleteMatching({ prefix: literal });
-      assert.equal((await store.get(valueKey(literal, '1'))) ?? null, null);
-      assert.equal(await store.get(valueKey(lookalike, '1')), 'v');
-    });
-
-    lockContract(
-      test,
-      () => store,
-      () => key,
-    );
-    trackingContract(
-      test,
-      () => store,
-      () => prefix,
-      entry,
-    );
+  it('deleteMatching treats glob characters in the prefix literally', async () => {
+    const literal = functionKeyPrefix(`glob-${randomUUID().slice(0, 8)}*?[a]`, 'fn');
+    const lookalike = literal.replace('*?[a]', 'xx');
+    for (const p of [literal, lookalike]) await write(valueKey(p, '1'), 'v');
+    await store.deleteMatching({ prefix: literal });
+    assert.equal((await store.get(valueKey(literal, '1'))) ?? null, null);
+    assert.equal(await store.get(valueKey(lookalike, '1')), 'v');
   });
 }
