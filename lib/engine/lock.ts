@@ -18,25 +18,6 @@ export function pollMs(lockTtlMs: number): number {
   return Math.min(250, Math.max(25, Math.round(lockTtlMs / 20)));
 }
 
-/**
- * How long a compute lock should live when the caller did not say: twice the slowest recent
- * computation, at least `floorMs`. Recent: each observation decays the remembered maximum by 10%, so
- * one freak run does not inflate locks for ever.
- */
-export class ComputeTimes {
-  #slowest = 0;
-
-  /** Records one computation's duration. */
-  observe(ms: number): void {
-    this.#slowest = Math.max(ms, this.#slowest * 0.9);
-  }
-
-  /** The lock lifetime to use now. */
-  lockTtlMs(floorMs: number): number {
-    return Math.max(floorMs, Math.ceil(2 * this.#slowest));
-  }
-}
-
 /** A lock request that a wait ended with: a value landed, or compute under `token` (holding `lockToken`). */
 export type WaitOutcome = { value: string } | { value?: undefined; token: string | undefined; lockToken?: string };
 

@@ -5,10 +5,10 @@ import { StoreGuard } from '../guard';
 import type { Hooks } from '../options';
 import { applyStoreSettings, type FunctionSettings, type StoreSettings } from '../settings';
 import type { Store } from '../stores/store';
+import { ComputeTimes } from './compute-times';
 import { type CallInfo, Events } from './events';
 import { type Flight, Flights } from './flight';
 import { LocalTier } from './local-tier';
-import { ComputeTimes } from './lock';
 
 /** What a memoized function needs from the memoizer that made it, read at call time. */
 export interface MemoizerContext {

@@ -1,1 +1,2 @@
-export { type ContractFramework, type StoreContractOptions, storeContract } from './store-contract';
+export type { ContractFramework } from './contract-kit';
+export { type StoreContractOptions, storeContract } from './store-contract';

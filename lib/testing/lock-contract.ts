@@ -2,8 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../stores/store';
-import { MINUTE, tokenOf } from './entries';
-import type { ContractFramework } from './store-contract';
+import { type ContractFramework, MINUTE, tokenOf } from './contract-kit';
 
 /** Locks, release announcements and `waitFor`: for stores that hand out locks (`locked` is set). */
 export function lockContract(test: ContractFramework['test'], store: () => Store, key: () => string): void {

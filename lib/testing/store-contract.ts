@@ -3,17 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { entriesPrefix, functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
-import { MINUTE, tokenOf } from './entries';
+import { type ContractFramework, MINUTE, tokenOf } from './contract-kit';
 import { lockContract } from './lock-contract';
 import { trackingContract } from './tracking-contract';
-
-/** The test functions the suite registers with: jest's, vitest's, mocha's or `node:test`'s. */
-export interface ContractFramework {
-  describe(name: string, body: () => void): unknown;
-  test(name: string, body: () => Promise<void>): unknown;
-  beforeEach(body: () => Promise<void> | void): unknown;
-  afterEach(body: () => Promise<void> | void): unknown;
-}
 
 /** Options of {@link storeContract}. */
 export interface StoreContractOptions {

@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
-import { MINUTE, tokenOf } from './entries';
-import type { ContractFramework } from './store-contract';
+import { type ContractFramework, MINUTE, tokenOf } from './contract-kit';
 
 /** Change tracking for the local tier: for stores that offer `tracking()`. */
 export function trackingContract(

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import type { Begin } from '../stores/store';
 
+/** The test functions the suite registers with: jest's, vitest's, mocha's or `node:test`'s. */
+export interface ContractFramework {
+  describe(name: string, body: () => void): unknown;
+  test(name: string, body: () => Promise<void>): unknown;
+  beforeEach(body: () => Promise<void> | void): unknown;
+  afterEach(body: () => Promise<void> | void): unknown;
+}
+
 /** A lifetime long enough for any test. */
 export const MINUTE = 60_000;
 
