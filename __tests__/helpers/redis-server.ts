@@ -5,6 +5,8 @@ import { createServer, Socket } from 'node:net';
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
+  /** The process id of the running server (it changes on {@link restart}). */
+  readonly pid: number | undefined;
   /** SIGKILL: the server dies at once, losing its data. */
   kill(): Promise<void>;
   /** SIGSTOP: the socket stays open, nothing answers. */
@@ -71,14 +73,25 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** Options of {@link spawnRedis}. */
+export interface SpawnRedisOptions {
+  /** The port to listen on; a free one by default. */
+  port?: number;
+  /** Extra arguments for the server, e.g. `['--maxmemory', '1mb']`. */
+  args?: string[];
+  /** A config file, passed first (redis-server reads a config file only as its first argument). */
+  configFile?: string;
+}
+
 /**
  * Spawns `redis-server` on a free port (or `port`) with no persistence, and waits until it answers.
  * Extra arguments go to the server, e.g. `['--maxmemory', '1mb']`.
  */
-export async function spawnRedis(options: { port?: number; args?: string[] } = {}): Promise<RedisServer> {
+export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<RedisServer> {
   assertRedisServerInstalled();
   const port = options.port ?? (await freePort());
   const args = [
+    ...(options.configFile === undefined ? [] : [options.configFile]),
     '--port',
     String(port),
     '--bind',
@@ -100,6 +113,9 @@ export async function spawnRedis(options: { port?: number; args?: string[] } = {
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
+    get pid() {
+      return child.pid;
+    },
     async kill() {
       child.kill('SIGCONT');
       child.kill('SIGKILL');
