@@ -13,15 +13,29 @@ export interface CallInfo {
 const WARN_EVERY_MS = 60_000;
 const lastWarned = new Map<string, number>();
 
-/** Runs one hook; whatever it throws becomes a process warning, never the caller's problem. */
+/** Runs one hook; whatever it throws, or its promise rejects with, becomes a process warning. */
 function runHook<E>(hook: ((event: E) => void) | undefined, event: E): void {
   if (hook === undefined) return;
   try {
-    hook(event);
+    const returned: unknown = hook(event);
+    if (typeof (returned as PromiseLike<unknown> | null)?.then === 'function') {
+      (returned as PromiseLike<unknown>).then(undefined, warnHookFailed);
+    }
   } catch (error) {
-    // A hook may throw anything, even a value that cannot be turned into a string.
-    const text = error instanceof Error ? safeString(error.message) : safeString(error);
-    process.emitWarning(`cache-memoize: a hook threw: ${text}`);
+    warnHookFailed(error);
+  }
+}
+
+function warnHookFailed(error: unknown): void {
+  process.emitWarning(`cache-memoize: a hook threw: ${describeThrown(error)}`);
+}
+
+/** What a hook threw, as text: it may be anything, even a value whose every property access throws. */
+function describeThrown(error: unknown): string {
+  try {
+    return error instanceof Error ? safeString(error.message) : safeString(error);
+  } catch {
+    return 'a value that cannot be described';
   }
 }
 
