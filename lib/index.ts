@@ -14,7 +14,7 @@ export type {
   Ttl,
 } from './options';
 export { MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { RedisCommander, RedisLike } from './stores/redis/client';
+export type { RedisLike } from './stores/redis/drivers';
 export {
   createResilientClient,
   RESILIENT_DEFAULTS,

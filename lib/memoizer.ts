@@ -9,7 +9,7 @@ import {
   DEFAULT_STORE_SETTINGS,
   type StoreChoice,
 } from './settings';
-import type { RedisLike } from './stores/redis/client';
+import type { RedisLike } from './stores/redis/drivers';
 import { RedisStore } from './stores/redis/store';
 import type { Store } from './stores/store';
 

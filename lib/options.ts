@@ -1,5 +1,5 @@
 import type { MemoizeError } from './errors';
-import type { RedisLike } from './stores/redis/client';
+import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
 
 /** A duration string: a number followed by `ms`, `s`, `m`, `h` or `d`, e.g. `'500ms'`, `'30s'`, `'1h'`. */

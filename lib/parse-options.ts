@@ -25,7 +25,7 @@ import {
   type StoreChoice,
   type StoreSettingsPatch,
 } from './settings';
-import type { RedisLike } from './stores/redis/client';
+import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
 
 /**

@@ -1,6 +1,6 @@
 import type { BreakerSettings } from './breaker';
 import type { Hooks } from './options';
-import type { RedisLike } from './stores/redis/client';
+import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
 
 /**

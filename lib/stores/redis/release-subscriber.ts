@@ -1,5 +1,5 @@
 import type { Releases } from '../releases';
-import type { ClientKind } from './client';
+import type { ClientKind } from './driver';
 import { RELEASE_CHANNEL } from './scripts';
 
 type Listener = (message: string) => void;

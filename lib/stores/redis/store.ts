@@ -7,7 +7,6 @@ import type {
   DeleteMatchingRequest,
   ReleaseRequest,
   RotateRequest,
-  RoundTrip,
   Store,
   StoreNeeds,
   Tracking,
@@ -15,23 +14,10 @@ import type {
   WaitRequest,
   WriteRequest,
 } from '../store';
-import {
-  type ClientKind,
-  type ClusterLike,
-  clientKind,
-  isReady,
-  isRedisLike,
-  onClosed,
-  type RedisCommander,
-  type RedisLike,
-  type Scannable,
-  type ScanOptions,
-  withoutCommandTimeout,
-} from './client';
-import { ReleaseSubscriber } from './release-subscriber';
-import { describeRedisFailure, isNoScript, replyText } from './replies';
+import type { Closable, RedisDriver, TrackingSource } from './driver';
+import { driverFor, type RedisLike } from './drivers';
+import { describeRedisFailure } from './replies';
 import { BEGIN, RELEASE, ROTATE, type Script, WRITE } from './scripts';
-import { type ServerTracking, startTracking } from './tracking';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -73,11 +59,10 @@ function deletedKeysOf(valueKey: string): string[] {
  */
 export class RedisStore implements Store {
   readonly #scanCount: number;
-  readonly #commands: RedisCommander;
-  readonly #kind: ClientKind;
+  readonly #driver: RedisDriver;
   readonly #releases = new Releases();
-  #subscriber: ReleaseSubscriber | undefined;
-  #tracking: ServerTracking | undefined;
+  #subscriber: Closable | undefined;
+  #tracking: TrackingSource | undefined;
   #stopListening: (() => void) | undefined;
   #closed = false;
 
@@ -86,19 +71,12 @@ export class RedisStore implements Store {
     readonly client: RedisLike,
     options: RedisStoreOptions = {},
   ) {
-    if (!isRedisLike(client)) {
-      throw new TypeError(
-        'RedisStore: client must be a node-redis client, cluster or sentinel object (createClient, ' +
-          'createCluster, createSentinel); for a URL, use createResilientClient(url)',
-      );
-    }
+    this.#driver = driverFor(client);
     const { scanCount = 1000 } = options;
     if (!Number.isInteger(scanCount) || scanCount < 1) {
       throw new TypeError(`RedisStore: scanCount must be a positive integer, got ${String(scanCount)}`);
     }
     this.#scanCount = scanCount;
-    this.#kind = clientKind(client);
-    this.#commands = withoutCommandTimeout(client);
   }
 
   /** Stores over one client share its health, and so one circuit breaker. */
@@ -108,7 +86,7 @@ export class RedisStore implements Store {
 
   get(key: string): Promise<string | null> {
     // Not even a `then` of its own: this is the whole hit path.
-    return this.#commands.get(key) as Promise<string | null>;
+    return this.#driver.get(key);
   }
 
   begin(request: BeginRequest): Promise<Begin> {
@@ -133,7 +111,7 @@ export class RedisStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#commands.unlink(deletedKeysOf(key));
+    await this.#driver.unlink(deletedKeysOf(key));
   }
 
   rotate(request: RotateRequest): Promise<string> {
@@ -146,15 +124,14 @@ export class RedisStore implements Store {
    * of the keyspace, not of the function's entries; it never blocks the server for long.
    */
   async deleteMatching({ prefix, bound = unbounded }: DeleteMatchingRequest): Promise<number> {
-    const options: ScanOptions = { MATCH: `${escapeGlob(prefix)}*`, COUNT: this.#scanCount };
+    const match = `${escapeGlob(prefix)}*`;
     let count = 0;
-    for (const node of await this.#scanNodes(bound)) {
-      const scan = node.scanIterator(options)[Symbol.asyncIterator]();
-      const next = () => scan.next();
-      for (let step = await bound(next); step.done !== true; step = await bound(next)) {
-        const entries = new Set(step.value.map((key) => valueKeyOf(replyText(key))));
-        const unlinkAll = () => Promise.all([...entries].map((k) => this.#commands.unlink(deletedKeysOf(k))));
-        for (const n of await bound(unlinkAll)) count += Number(n);
+    for (const pages of await bound(() => this.#driver.scanMasters(match, this.#scanCount))) {
+      const next = () => pages.next();
+      for (let page = await bound(next); page.done !== true; page = await bound(next)) {
+        const entries = new Set(page.value.map(valueKeyOf));
+        const unlinkAll = () => Promise.all([...entries].map((k) => this.#driver.unlink(deletedKeysOf(k))));
+        for (const n of await bound(unlinkAll)) count += n;
       }
     }
     return count;
@@ -162,7 +139,7 @@ export class RedisStore implements Store {
 
   /** `false` while the client is not connected (node-redis `isReady`). */
   isReady(): boolean {
-    return isReady(this.client);
+    return this.#driver.isReady();
   }
 
   /**
@@ -172,7 +149,7 @@ export class RedisStore implements Store {
   tracking(): Tracking | undefined {
     if (this.#closed) return undefined;
     if (this.#tracking === undefined || this.#tracking.closed) {
-      const tracking = startTracking(this.client, this.#kind, () => {
+      const tracking = this.#driver.startTracking(() => {
         if (this.#tracking === tracking) this.#tracking = undefined;
       });
       this.#tracking = tracking;
@@ -184,7 +161,7 @@ export class RedisStore implements Store {
   /** Opens the release listener as soon as some function takes locks, outside any call's deadline. */
   prepare(needs: StoreNeeds): void {
     if (!needs.locks || this.#subscriber !== undefined || this.#closed) return;
-    this.#subscriber = new ReleaseSubscriber(this.client, this.#kind, this.#releases);
+    this.#subscriber = this.#driver.listenForReleases(this.#releases);
     this.#listenForClose();
   }
 
@@ -212,27 +189,19 @@ export class RedisStore implements Store {
   }
 
   #listenForClose(): void {
-    this.#stopListening ??= onClosed(this.client, this.#kind, () => this.#closeConnections());
-  }
-
-  async #scanNodes(bound: RoundTrip): Promise<Scannable[]> {
-    if (this.#kind !== 'cluster') return [this.client as Scannable];
-    const cluster = this.client as ClusterLike;
-    return bound(() => Promise.all(cluster.masters.map((m) => cluster.nodeClient(m as never))));
+    this.#stopListening ??= this.#driver.onClosed(() => this.#closeConnections());
   }
 
   async #run<Request extends { readonly key: string }, Result>(
     script: Script<Request, Result>,
     request: Request,
   ): Promise<Result> {
-    const options = { keys: entryKeysOf(request.key), arguments: script.arguments(request) };
-    let reply: unknown;
-    try {
-      reply = await this.#commands.evalSha(script.sha1, options);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      reply = await this.#commands.eval(script.source, options);
-    }
+    const reply = await this.#driver.evalScript(
+      script.source,
+      script.sha1,
+      entryKeysOf(request.key),
+      script.arguments(request),
+    );
     return script.parseReply(reply);
   }
 }

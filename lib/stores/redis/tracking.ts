@@ -1,7 +1,7 @@
 import { MemoizeError } from '../../errors';
 import { ChangeFeed } from '../change-feed';
 import type { ChangeListener, Tracking } from '../store';
-import type { ClientKind } from './client';
+import type { ClientKind } from './driver';
 import { isNoPermission, isUnknownCommand } from './replies';
 
 /** The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with `emitInvalidate`. */

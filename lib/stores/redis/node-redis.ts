@@ -1,6 +1,13 @@
+import type { Releases } from '../releases';
+import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
+import { ReleaseSubscriber } from './release-subscriber';
+import { isNoScript, replyText } from './replies';
+import { startTracking } from './tracking';
+
 /**
- * What the Redis store needs from a node-redis object, and how it tells the three kinds apart: a
- * client (`createClient`), a cluster (`createCluster`) and a sentinel (`createSentinel`).
+ * The node-redis driver: what the Redis store needs from a node-redis object, and how it tells the
+ * three kinds apart: a client (`createClient`), a cluster (`createCluster`) and a sentinel
+ * (`createSentinel`), redis 5.x and 6.x.
  */
 
 type Reply = unknown;
@@ -44,9 +51,6 @@ export interface ClusterLike {
 /** A node-redis client, cluster or sentinel object. */
 export type RedisLike = RedisCommander & (Scannable | ClusterLike);
 
-/** Which node-redis object the store was given. */
-export type ClientKind = 'client' | 'cluster' | 'sentinel';
-
 /** The events and lifecycle members the store listens to; each kind has some of them. */
 interface Lifecycle {
   readonly isReady?: boolean;
@@ -57,15 +61,15 @@ interface Lifecycle {
 }
 
 /** Tells a client, a cluster and a sentinel apart by what only each of them has. */
-export function clientKind(client: object): ClientKind {
+function clientKind(client: object): ClientKind {
   const shape = client as Partial<ClusterLike> & { getMasterNode?: unknown };
   if ('masters' in client && typeof shape.nodeClient === 'function') return 'cluster';
   if (typeof shape.getMasterNode === 'function') return 'sentinel';
   return 'client';
 }
 
-/** Whether `client` has what the store calls: anything else gets a `TypeError` up front. */
-export function isRedisLike(client: unknown): client is RedisLike {
+/** Whether `client` is a node-redis object with what the store calls. */
+export function isNodeRedis(client: unknown): client is RedisLike {
   if (typeof client !== 'object' || client === null) return false;
   const commands = client as Partial<RedisCommander>;
   return ['get', 'evalSha', 'eval', 'unlink'].every((m) => typeof commands[m as keyof RedisCommander] === 'function');
@@ -75,7 +79,7 @@ export function isRedisLike(client: unknown): client is RedisLike {
  * Calls `listener` whenever the user closes `client`: a client and a sentinel emit `'end'`, a cluster
  * `'disconnect'` (it has no `'end'`). Returns the way to stop listening.
  */
-export function onClosed(client: object, kind: ClientKind, listener: () => void): () => void {
+function onClosed(client: object, kind: ClientKind, listener: () => void): () => void {
   const emitter = client as Lifecycle;
   if (typeof emitter.on !== 'function') return () => {};
   const event = kind === 'cluster' ? 'disconnect' : 'end';
@@ -97,11 +101,6 @@ function changeMaxListeners(emitter: Lifecycle, by: number): void {
   if (typeof max === 'number' && max > 0 && Number.isFinite(max)) emitter.setMaxListeners?.(max + by);
 }
 
-/** `false` while the object is not connected (node-redis `isReady`); `true` if it cannot say. */
-export function isReady(client: object): boolean {
-  return (client as Lifecycle).isReady !== false;
-}
-
 /**
  * The library's own deadline bounds every command, including ones already written to a socket, which
  * node-redis's per-command timeout does not. That timeout's AbortSignal halves raw `GET` throughput
@@ -109,9 +108,72 @@ export function isReady(client: object): boolean {
  * mapping (say, blob strings as Buffers) gets the default mapping back, so replies are strings; an
  * explicit mapping costs about a fifth of a `GET`, so it is only set when needed.
  */
-export function withoutCommandTimeout(client: RedisLike): RedisCommander {
+function withoutCommandTimeout(client: RedisLike): RedisCommander {
   if (typeof client.withCommandOptions !== 'function') return client;
   const current = (client as { _commandOptions?: { typeMapping?: object } })._commandOptions?.typeMapping;
   const mapped = current !== undefined && Object.keys(current).length > 0;
   return client.withCommandOptions(mapped ? { timeout: 0, typeMapping: {} } : { timeout: 0 }) as RedisCommander;
+}
+
+/** The {@link RedisDriver} over a node-redis client, cluster or sentinel object. */
+export class NodeRedisDriver implements RedisDriver {
+  readonly kind: ClientKind;
+  readonly #commands: RedisCommander;
+
+  constructor(readonly client: RedisLike) {
+    this.kind = clientKind(client);
+    this.#commands = withoutCommandTimeout(client);
+  }
+
+  get(key: string): Promise<string | null> {
+    return this.#commands.get(key) as Promise<string | null>;
+  }
+
+  async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
+    const options = { keys, arguments: args };
+    try {
+      return await this.#commands.evalSha(sha1, options);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return this.#commands.eval(source, options);
+    }
+  }
+
+  async unlink(keys: string[]): Promise<number> {
+    return Number(await this.#commands.unlink(keys));
+  }
+
+  async scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>> {
+    const options: ScanOptions = { MATCH: match, COUNT: count };
+    const nodes =
+      this.kind === 'cluster'
+        ? await Promise.all(
+            (this.client as ClusterLike).masters.map((m) => (this.client as ClusterLike).nodeClient(m as never)),
+          )
+        : [this.client as Scannable];
+    return nodes.map((node) => texts(node.scanIterator(options)[Symbol.asyncIterator]()));
+  }
+
+  isReady(): boolean {
+    return (this.client as Lifecycle).isReady !== false;
+  }
+
+  onClosed(listener: () => void): () => void {
+    return onClosed(this.client, this.kind, listener);
+  }
+
+  listenForReleases(releases: Releases): Closable | undefined {
+    return new ReleaseSubscriber(this.client, this.kind, releases);
+  }
+
+  startTracking(onGaveUp: () => void): TrackingSource | undefined {
+    return startTracking(this.client, this.kind, onGaveUp);
+  }
+}
+
+/** The keys of each `SCAN` page as strings, whatever the client's type mapping made of them. */
+async function* texts(pages: AsyncIterator<unknown[]>): AsyncGenerator<string[]> {
+  for (let page = await pages.next(); page.done !== true; page = await pages.next()) {
+    yield page.value.map(replyText);
+  }
 }

@@ -1,0 +1,47 @@
+import type { Releases } from '../releases';
+import type { Tracking } from '../store';
+
+/** Which kind of deployment object the store was given. */
+export type ClientKind = 'client' | 'cluster' | 'sentinel';
+
+/** Something the store opened and must close. */
+export interface Closable {
+  close(): void;
+}
+
+/** The local tier's change notifications, over connections the driver opened. */
+export interface TrackingSource extends Tracking, Closable {}
+
+/**
+ * What {@link RedisStore} needs from one Redis client family (node-redis, ioredis): every command,
+ * connection and event the store uses goes through here, so a new family is a new driver and
+ * nothing else. Drivers never connect or quit the user's object.
+ */
+export interface RedisDriver {
+  /** A single server, a cluster, or a sentinel-managed master. */
+  readonly kind: ClientKind;
+  /** The user's object: stores over the same one share its circuit. */
+  readonly client: object;
+  /** One `GET`; the hit path, so its promise is returned untouched. */
+  get(key: string): Promise<string | null>;
+  /** Runs a script by its SHA-1, sending its source when the server does not have it cached. */
+  evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown>;
+  /** `UNLINK` of keys that share one hash slot; resolves how many existed. */
+  unlink(keys: string[]): Promise<number>;
+  /**
+   * One iterator per master (one in all for a single server or a sentinel's master): each step is
+   * one `SCAN` round trip, yielding the keys matching `match` (a glob).
+   */
+  scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>>;
+  /** `false` while the object is not connected: calls then skip the store at once. */
+  isReady(): boolean;
+  /** Calls `listener` when the user closes the object; returns the way to stop listening. */
+  onClosed(listener: () => void): () => void;
+  /**
+   * Starts hearing lock releases, announcing each to `releases` (and waking every waiter when
+   * releases may have been missed); `undefined` when this object cannot.
+   */
+  listenForReleases(releases: Releases): Closable | undefined;
+  /** Starts change tracking for the local tier; `undefined` when this object cannot have it. */
+  startTracking(onGaveUp: () => void): TrackingSource | undefined;
+}
