@@ -13,6 +13,8 @@ import type { RoundTrip, Store } from './stores/store';
 export interface GuardedOperation<T> extends Timed {
   /** Set by the guard when the operation is sent. */
   expiresAt: number;
+  /** The entry it is about, when it is about one: a cluster keeps a circuit per master. */
+  readonly key?: string | undefined;
   /** What the operation is, for messages: `read`, `begin`, `write`, ... */
   readonly operation: string;
   /** The store answered in time. */
@@ -27,12 +29,21 @@ class PromisedOperation<T> implements GuardedOperation<T> {
   constructor(
     readonly guard: StoreGuard,
     readonly operation: string,
+    readonly key: string | undefined,
     readonly answered: (value: T) => void,
     readonly failed: (error: MemoizeError) => void,
   ) {}
   expire(): void {
-    this.failed(this.guard.timedOut(this.operation));
+    this.failed(this.guard.timedOut(this.operation, this.key));
   }
+}
+
+/** How {@link StoreGuard.run} treats one operation. */
+export interface RunOptions {
+  /** `invalidate`, `refresh`, `invalidateAll`: not held back by an open circuit. */
+  readonly explicit?: boolean;
+  /** The entry the operation is about, for a store with a circuit per master. */
+  readonly key?: string | undefined;
 }
 
 // With the breaker off, failures are still counted (harmlessly) against a threshold never reached.
@@ -48,6 +59,7 @@ const NEVER_OPENS: BreakerSettings = { failures: Number.POSITIVE_INFINITY, coolD
 export class StoreGuard {
   readonly #queue: DeadlineQueue | undefined;
   readonly #breaker: CircuitBreaker;
+  readonly #circuitKeyFor: ((key: string) => object) | undefined;
 
   constructor(
     readonly store: Store,
@@ -55,6 +67,7 @@ export class StoreGuard {
   ) {
     this.#queue = Number.isFinite(settings.timeoutMs) ? deadlineQueue(settings.timeoutMs) : undefined;
     this.#breaker = breakerOf(store.circuitKey ?? store);
+    this.#circuitKeyFor = store.circuitKeyFor;
   }
 
   /**
@@ -74,10 +87,10 @@ export class StoreGuard {
   }
 
   /** Runs one store round trip under the deadline and the breaker; rejects with a `MemoizeError`. */
-  run<T>(operation: string, work: (store: Store) => Promise<T>, explicit = false): Promise<T> {
+  run<T>(operation: string, work: (store: Store) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const guarded = new PromisedOperation<T>(this, operation, resolve, reject);
-      if (!this.#admit(guarded, explicit)) return;
+      const guarded = new PromisedOperation<T>(this, operation, options.key, resolve, reject);
+      if (!this.#admit(guarded, options.explicit === true)) return;
       let pending: Promise<T>;
       try {
         pending = work(this.store);
@@ -93,12 +106,12 @@ export class StoreGuard {
    * round trip as a function, so a step refused up front is never sent.
    */
   bound(operation: string): RoundTrip {
-    return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, true);
+    return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, { explicit: true });
   }
 
   /** The error of an operation that missed its deadline, counted by the breaker. */
-  timedOut(operation: string): StoreError {
-    this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+  timedOut(operation: string, key?: string): StoreError {
+    this.#breakerFor(key).failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     return new StoreError(
       'E_TIMEOUT',
       `cache-memoize: store ${operation} did not answer within ${this.settings.timeoutMs} ms`,
@@ -106,28 +119,35 @@ export class StoreGuard {
   }
 
   /** What a failure means (the store says, or it is an outage); the breaker counts outages only. */
-  failure(operation: string, cause: unknown): MemoizeError {
+  failure(operation: string, cause: unknown, key?: string): MemoizeError {
     let error: MemoizeError;
     try {
       error = this.store.describeFailure?.(operation, cause) ?? asStoreError(operation, cause);
     } catch {
       error = asStoreError(operation, cause);
     }
+    const breaker = this.#breakerFor(key);
     if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
-      this.#breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+      breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     } else {
-      this.#breaker.succeeded();
+      breaker.succeeded();
     }
     return error;
   }
 
+  /** The circuit of the store, or of the master that serves `key` when the store has one per master. */
+  #breakerFor(key: string | undefined): CircuitBreaker {
+    if (key === undefined || this.#circuitKeyFor === undefined) return this.#breaker;
+    return breakerOf(this.#circuitKeyFor(key));
+  }
+
   /** Why the store must be skipped now, or `undefined` to go ahead. */
-  #refusal(operation: string, now: number, explicit: boolean): StoreError | undefined {
+  #refusal(operation: string, key: string | undefined, now: number, explicit: boolean): StoreError | undefined {
     if (this.store.isReady?.() === false) {
       return new StoreError('E_UNAVAILABLE', `cache-memoize: store ${operation} skipped: the client is not connected`);
     }
     const { breaker } = this.settings;
-    if (explicit || breaker === undefined || this.#breaker.admits(now, breaker)) return undefined;
+    if (explicit || breaker === undefined || this.#breakerFor(key).admits(now, breaker)) return undefined;
     return new StoreError(
       'E_CIRCUIT_OPEN',
       `cache-memoize: store ${operation} skipped: the circuit is open after ${breaker.failures} consecutive ` +
@@ -138,7 +158,7 @@ export class StoreGuard {
   /** Sets the operation's deadline, or fails it at once when the store must be skipped. */
   #admit<T>(operation: GuardedOperation<T>, explicit: boolean): boolean {
     const now = performance.now();
-    const refusal = this.#refusal(operation.operation, now, explicit);
+    const refusal = this.#refusal(operation.operation, operation.key, now, explicit);
     if (refusal !== undefined) {
       operation.settled = true;
       operation.failed(refusal);
@@ -154,13 +174,13 @@ export class StoreGuard {
       (value) => {
         if (operation.settled) return;
         operation.settled = true;
-        this.#breaker.succeeded();
+        this.#breakerFor(operation.key).succeeded();
         operation.answered(value);
       },
       (error: unknown) => {
         if (operation.settled) return;
         operation.settled = true;
-        operation.failed(this.failure(operation.operation, error));
+        operation.failed(this.failure(operation.operation, error, operation.key));
       },
     );
     this.#queue?.add(operation);

@@ -45,6 +45,9 @@ export class CountingStore implements Store {
   get circuitKey(): object {
     return this.inner.circuitKey ?? this.inner;
   }
+  get circuitKeyFor(): ((key: string) => object) | undefined {
+    return this.inner.circuitKeyFor;
+  }
 
   get(key: string): Promise<string | null | undefined> {
     this.calls.get++;

@@ -43,7 +43,8 @@ export async function rotate<A extends unknown[], R>(
 ): Promise<{ token?: string; failure?: MemoizeError }> {
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
   try {
-    return { token: await call.guard.run(operation, (store) => store.rotate(request), call.explicit) };
+    const options = { explicit: call.explicit, key: call.key };
+    return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
   } catch (error) {
     return { failure: rt.report(error, call, operation) };
   }
@@ -78,7 +79,10 @@ async function save<A extends unknown[], R>(
     const request = { key: call.key, token, value, ttlMs: storeTtlMs, tokenTtlMs, lockToken };
     let written: boolean;
     try {
-      written = await call.guard.run('write', (store) => store.set(request), call.explicit);
+      written = await call.guard.run('write', (store) => store.set(request), {
+        explicit: call.explicit,
+        key: call.key,
+      });
       held = undefined;
     } catch (error) {
       rt.report(error, call, 'write');

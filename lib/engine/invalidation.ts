@@ -21,7 +21,7 @@ export async function invalidate<A extends unknown[], R>(rt: Runtime<A, R>, args
   rt.flights.detach(key);
   rt.tier?.forget(key);
   try {
-    await guard.run('invalidate', (store) => store.delete(key), true);
+    await guard.run('invalidate', (store) => store.delete(key), { explicit: true, key });
   } catch (error) {
     throw rt.report(error, info, 'invalidate');
   } finally {

@@ -34,7 +34,10 @@ export function requestLock<A extends unknown[], R>(rt: Runtime<A, R>): LockRequ
  */
 export function releaseLock<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, lockToken: string): void {
   call.guard
-    .run('release', (store) => store.release?.({ key: call.key, lockToken }) ?? Promise.resolve(), true)
+    .run('release', (store) => store.release?.({ key: call.key, lockToken }) ?? Promise.resolve(), {
+      explicit: true,
+      key: call.key,
+    })
     .catch((error: unknown) => rt.report(error, call, 'release'));
 }
 
@@ -51,7 +54,7 @@ export async function beginEntry<A extends unknown[], R>(
 ): Promise<Begin | undefined> {
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue };
   try {
-    return await call.guard.run('begin', (store) => store.begin(request));
+    return await call.guard.run('begin', (store) => store.begin(request), { key: call.key });
   } catch (error) {
     rt.report(error, call, 'begin');
     abandonLock(rt, call, lock);
@@ -99,14 +102,8 @@ export async function waitForHolder<A extends unknown[], R>(
       await (store.waitFor === undefined ? sleep(ms) : store.waitFor({ key, ms, since }).promise);
     }
     since = performance.now();
-    let begun: Begin;
-    try {
-      begun = await call.guard.run('begin', (store) => store.begin({ key, tokenTtlMs: rt.settings.tokenTtlMs, lock }));
-    } catch (error) {
-      rt.report(error, call, 'begin');
-      abandonLock(rt, call, lock);
-      return { token: undefined };
-    }
+    const begun = await beginEntry(rt, call, lock);
+    if (begun === undefined) return { token: undefined };
     if (begun.value !== undefined) return { value: begun.value };
     if (begun.locked !== false) return { token: begun.token, lockToken: lock.token };
     if (begun.holder !== holder) {

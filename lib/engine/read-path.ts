@@ -65,7 +65,7 @@ class Read<A extends unknown[], R> extends Call<R> implements GuardedOperation<s
   }
 
   expire(): void {
-    this.failed(this.guard.timedOut(this.operation));
+    this.failed(this.guard.timedOut(this.operation, this.key));
   }
 }
 

@@ -177,6 +177,12 @@ export interface Store {
    * breaker. Without it, each store has its own.
    */
   readonly circuitKey?: object;
+  /**
+   * Optional, for stores over several servers (a Redis Cluster): the object standing for the server
+   * that holds `key`, so that each server has a circuit of its own and one failing server does not
+   * skip the others. Without it, {@link Store.circuitKey} serves every key.
+   */
+  readonly circuitKeyFor?: ((key: string) => object) | undefined;
   /** Optional: ends every connection the store opened itself (never the user's client). */
   close?(): Promise<void>;
 }

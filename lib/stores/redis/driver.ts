@@ -44,4 +44,9 @@ export interface RedisDriver {
   listenForReleases(releases: Releases): Closable | undefined;
   /** Starts change tracking for the local tier; `undefined` when this object cannot have it. */
   startTracking(onGaveUp: () => void): TrackingSource | undefined;
+  /**
+   * A cluster's: the object standing for the master that serves `key` now (one per master address),
+   * so that each master has a circuit of its own. Absent for a single server and a sentinel.
+   */
+  readonly circuitKeyFor?: ((key: string) => object) | undefined;
 }

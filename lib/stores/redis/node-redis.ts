@@ -2,6 +2,7 @@ import type { Releases } from '../releases';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { ReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
+import { circuitPerMaster } from './slots';
 import { startTracking } from './tracking';
 
 /**
@@ -42,9 +43,10 @@ export interface Scannable {
   scanIterator(options: ScanOptions): AsyncIterable<Reply[]>;
 }
 
-/** A node-redis cluster: keys are scanned on every master. */
+/** A node-redis cluster: keys are scanned on every master; each slot knows its master. */
 export interface ClusterLike {
   readonly masters: readonly unknown[];
+  readonly slots?: ReadonlyArray<{ readonly master?: { readonly host?: string; readonly port?: number } } | undefined>;
   nodeClient(node: never): Promise<Scannable> | Scannable;
 }
 
@@ -118,11 +120,19 @@ function withoutCommandTimeout(client: RedisLike): RedisCommander {
 /** The {@link RedisDriver} over a node-redis client, cluster or sentinel object. */
 export class NodeRedisDriver implements RedisDriver {
   readonly kind: ClientKind;
+  readonly circuitKeyFor: ((key: string) => object) | undefined;
   readonly #commands: RedisCommander;
 
   constructor(readonly client: RedisLike) {
     this.kind = clientKind(client);
     this.#commands = withoutCommandTimeout(client);
+    if (this.kind === 'cluster') {
+      const cluster = client as ClusterLike;
+      this.circuitKeyFor = circuitPerMaster((slot) => {
+        const master = cluster.slots?.[slot]?.master;
+        return master === undefined ? undefined : `${master.host}:${master.port}`;
+      }, client);
+    }
   }
 
   get(key: string): Promise<string | null> {

@@ -84,6 +84,11 @@ export class RedisStore implements Store {
     return this.client;
   }
 
+  /** A cluster's: one circuit per master, so that a master failing over skips only its own slots. */
+  get circuitKeyFor(): ((key: string) => object) | undefined {
+    return this.#driver.circuitKeyFor;
+  }
+
   get(key: string): Promise<string | null> {
     // Not even a `then` of its own: this is the whole hit path.
     return this.#driver.get(key);
