@@ -5,7 +5,8 @@ import { killTracking, probe, trackingConnections, untilLocal } from './helpers/
 import { connect, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 import { spawnRedis } from './helpers/redis-server';
 
-// Review of the local tier (issue 6): cases where the tier silently stops working or never reports.
+// The local tier when its tracking cannot work or stops working: it says why (E_NO_TRACKING), never
+// retries a refusal in a loop, and comes back when the connection does.
 
 let admin: RedisClientType;
 beforeAll(async () => {
@@ -52,6 +53,36 @@ test('a Redis user without CLIENT: E_NO_TRACKING reaches onError, and the tracki
     expect(p.errors.map((e) => e.code)).toContain('E_NO_TRACKING');
     expect(refused).toBeGreaterThanOrEqual(1);
     expect(refused).toBeLessThanOrEqual(2);
+  } finally {
+    await client.quit();
+    await admin.sendCommand(['ACL', 'DELUSER', user]);
+  }
+}, 15_000);
+
+test('a tracking refused for good is not started again by each local function of the store', async () => {
+  const user = `review-${randomUUID().slice(0, 8)}`;
+  await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-client']);
+  const client: RedisClientType = createClient({
+    url: testRedisUrl(),
+    username: user,
+    password: 'pw',
+    socket: { reconnectStrategy: () => 20 },
+  });
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    const store = new RedisStore(client);
+    const keyPrefix = uniquePrefix('acl-many');
+    const first = probe(store, keyPrefix, { local: true });
+    for (let i = 0; i < 10 && !first.errors.some((e) => e.code === 'E_NO_TRACKING'); i++) {
+      await first.call(1);
+      await sleep(50);
+    }
+    const others = Array.from({ length: 5 }, (_, i) => probe(store, `${keyPrefix}-${i}`, { local: true }));
+    for (const p of others) await p.call(1);
+    await sleep(300);
+    expect(others.every((p) => p.errors.some((e) => e.code === 'E_NO_TRACKING'))).toBe(true);
+    expect(await trackingRefusals(user)).toBeLessThanOrEqual(2);
   } finally {
     await client.quit();
     await admin.sendCommand(['ACL', 'DELUSER', user]);

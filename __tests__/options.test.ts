@@ -11,6 +11,12 @@ function memoizeWith(options: unknown) {
   return () => createMemoizer({ store })(fn, options as never);
 }
 
+/** A store's methods, each taking one request object (only their presence and arity are checked). */
+function storeMethods(): Record<string, (request?: unknown) => Promise<unknown>> {
+  const method = (_request?: unknown) => Promise.resolve(undefined);
+  return { get: method, begin: method, set: method, delete: method, rotate: method, deleteMatching: method };
+}
+
 /** A message that names the option, says what it must be, and ends with what it got. */
 function rule(prefix: string, got: RegExp): RegExp {
   return new RegExp(`${prefix}; got ${got.source}$`);
@@ -59,6 +65,11 @@ describe('bad input is a TypeError naming the option', () => {
     ['unknown option (a typo)', { tll: 60 }, /unknown option 'tll' in memoize\(fn\)/],
     ['store and client', { store, client: {} }, /either store or client, not both/],
     ['store that is not a Store', { store: {} }, /store must implement the Store interface/],
+    [
+      'store written for positional arguments',
+      { store: { ...storeMethods(), begin: (_key: string, _ttl: number) => Promise.resolve({}) } },
+      /store\.begin takes 2 parameters; Store methods take one request object/,
+    ],
     ['client that is not a client', { client: {} }, /RedisStore: client must be a node-redis client/],
     ['options not an object', [60], /options of memoize\(fn\) must be an object, got an array/],
     ['timeout -1', { timeout: -1 }, TIMEOUT_RULE(/-1/)],

@@ -95,3 +95,23 @@ test('with lock: false on every function (set on each, or on the memoizer), no s
     await sleep(100);
   }
 });
+
+test('a client already closed gets no release listener: nothing outlives the client it belongs to', async () => {
+  const client = await userClient();
+  await client.close();
+  clients = clients.filter((c) => c !== client);
+  createMemoizer({ client, keyPrefix: uniquePrefix('listener') })(target);
+  await sleep(500);
+  expect(describeConnections(await admin.newSince(known))).toBe('(none)');
+});
+
+test('a client not connected yet: the listener is subscribed once it connects, before any call', async () => {
+  const client: RedisClientType = createClient({ url: server.url });
+  client.on('error', () => {});
+  createMemoizer({ client, keyPrefix: uniquePrefix('listener') })(target);
+  await sleep(200);
+  expect(describeConnections(await admin.newSince(known))).toBe('(none)');
+  await client.connect();
+  clients.push(client);
+  expect((await subscriberWithin(2000)).length).toBe(1);
+});

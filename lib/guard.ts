@@ -23,7 +23,7 @@ export interface GuardedOperation<T> extends Timed {
   failed(error: MemoizeError): void;
 }
 
-class PromisedOperation<T> implements GuardedOperation<T> {
+class AwaitedOperation<T> implements GuardedOperation<T> {
   expiresAt = 0;
   settled = false;
   constructor(
@@ -89,7 +89,7 @@ export class StoreGuard {
   /** Runs one store round trip under the deadline and the breaker; rejects with a `MemoizeError`. */
   run<T>(operation: string, work: (store: Store) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const guarded = new PromisedOperation<T>(this, operation, options.key, resolve, reject);
+      const guarded = new AwaitedOperation<T>(this, operation, options.key, resolve, reject);
       if (!this.#admit(guarded, options.explicit === true)) return;
       let pending: Promise<T>;
       try {
@@ -133,6 +133,14 @@ export class StoreGuard {
       breaker.succeeded();
     }
     return error;
+  }
+
+  /**
+   * Why an explicit operation must not be sent now (the store is not connected), or `undefined`.
+   * It asks the breaker nothing and tells it nothing: explicit operations are not held back by it.
+   */
+  explicitRefusal(operation: string): StoreError | undefined {
+    return this.#refusal(operation, undefined, performance.now(), true);
   }
 
   /** The circuit of the store, or of the master that serves `key` when the store has one per master. */

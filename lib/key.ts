@@ -1,11 +1,9 @@
-/**
- * The key format, composed and parsed here and nowhere else.
- *
- * Every key of one memoized function starts with its function prefix, `keyPrefix:name:`. An entry's
- * value lives at `keyPrefix:name:{digest}`; the braces are a Redis Cluster hash tag, so the entry's
- * sibling keys (generation token, compute lock, waiters mark: the value key plus a suffix) live in
- * the same slot and one script can touch them all. A value key is the only kind that ends with `}`.
- */
+// The key format, composed and parsed here and nowhere else.
+//
+// Every key of one memoized function starts with its function prefix, `keyPrefix:name:`. An entry's
+// value lives at `keyPrefix:name:{digest}`; the braces are a Redis Cluster hash tag, so the entry's
+// sibling keys (generation token, compute lock, waiters mark: the value key plus a suffix) live in
+// the same slot and one script can touch them all. A value key is the only kind that ends with `}`.
 
 /** Suffix of the key that holds an entry's generation token. */
 const TOKEN_SUFFIX = ':g';

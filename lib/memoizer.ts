@@ -61,7 +61,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let storeSettings = DEFAULT_STORE_SETTINGS;
   const registry = new Map<string, unknown>();
   // One store per client, shared by every function of this memoizer that names that client.
-  const storesByClient = new Map<RedisLike, RedisStore>();
+  const storesByClient = new WeakMap<RedisLike, RedisStore>();
   // Stores told that some function takes locks, so they set up what waiters need outside any call.
   let locking = false;
 

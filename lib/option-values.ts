@@ -2,10 +2,8 @@ import type { BreakerSettings } from './breaker';
 import type { CircuitBreakerOptions, EarlyRefreshOptions, LocalOptions } from './options';
 import type { EarlyRefreshSettings, LocalOption } from './settings';
 
-/**
- * Parsers of single option values: each checks one value and says, in a `TypeError`, which option
- * it is and what it must be.
- */
+// Parsers of single option values: each checks one value and says, in a `TypeError`, which option
+// it is and what it must be.
 
 // Node's timers cannot wait longer (setTimeout turns anything above into 1 ms).
 const MAX_TIMER_MS = 2_147_483_647;

@@ -28,10 +28,8 @@ import {
 import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
 
-/**
- * Options, parsed once into frozen settings. Every option is checked here and nowhere else; a
- * mistake is a `TypeError` naming the option and what it must be.
- */
+// Options, parsed once into frozen settings. Every option is checked here and nowhere else; a
+// mistake is a `TypeError` naming the option and what it must be.
 
 // A token must outlive any computation that captured it; ten minutes covers all but pathological ones.
 const MIN_TOKEN_TTL_MS = 600_000;
@@ -49,6 +47,7 @@ const MEMOIZER_KEYS = [
 ];
 const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
 const STORE_METHODS = ['get', 'begin', 'set', 'delete', 'rotate', 'deleteMatching'] as const;
+const REQUEST_METHODS = ['begin', 'set', 'rotate', 'deleteMatching'] as const;
 
 function storeSettingsPatchOf(o: Record<string, unknown>): StoreSettingsPatch {
   const patch: { -readonly [K in keyof StoreSettingsPatch]: StoreSettingsPatch[K] } = {};
@@ -67,6 +66,14 @@ function storeChoiceOf(o: Record<string, unknown>): StoreChoice {
   const store = o.store as Partial<Store> | null;
   if (typeof store !== 'object' || store === null || STORE_METHODS.some((m) => typeof store[m] !== 'function')) {
     throw new TypeError(`cache-memoize: store must implement the Store interface (${STORE_METHODS.join(', ')})`);
+  }
+  // A store written for positional arguments would be called with one request object and misbehave.
+  const positional = REQUEST_METHODS.find((m) => (store[m] as (...args: unknown[]) => unknown).length > 1);
+  if (positional !== undefined) {
+    throw new TypeError(
+      `cache-memoize: store.${positional} takes ${(store[positional] as () => unknown).length} parameters; ` +
+        'Store methods take one request object (for example begin({ key, tokenTtlMs, lock }))',
+    );
   }
   return { store: store as Store };
 }

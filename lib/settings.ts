@@ -3,10 +3,8 @@ import type { Hooks } from './options';
 import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
 
-/**
- * Settings: options parsed once (by `parse-options.ts`) into frozen, typed objects, with their
- * defaults. The engine reads only these.
- */
+// Settings: options parsed once (by `parse-options.ts`) into frozen, typed objects, with their
+// defaults. The engine reads only these.
 
 /** How store operations are bounded and what is stored; a memoizer's apply at call time. */
 export interface StoreSettings {

@@ -2,7 +2,7 @@ import { MemoizeError } from '../errors';
 import type { StoreGuard } from '../guard';
 import { compute } from './fill';
 import { beginEntry, requestLock } from './lock';
-import type { Call, Runtime } from './runtime';
+import { Call, type Runtime } from './runtime';
 
 /**
  * Background refresh of an entry whose caller already got a value: stale-while-revalidate (past its
@@ -18,7 +18,7 @@ export function refreshInBackground<A extends unknown[], R>(
 ): void {
   if (rt.refreshing.has(key)) return;
   rt.refreshing.add(key);
-  const call = rt.call(key, args, guard, false);
+  const call = new Call<R>(guard, key, args, false);
   refresh(rt, call)
     .catch((error: unknown) =>
       rt.report(

@@ -5,11 +5,9 @@ import type { LockRequest } from '../stores/store';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 
-/**
- * The fill path: run the function, then decide, encode and write its result under the entry's
- * token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
- * its result into a rejection: what goes wrong is reported, and the result is returned.
- */
+// The fill path: run the function, then decide, encode and write its result under the entry's
+// token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
+// its result into a rejection: what goes wrong is reported, and the result is returned.
 
 /** Runs the function; with a token, stores the result (and releases the lock, if held). */
 export async function compute<A extends unknown[], R>(
@@ -30,7 +28,6 @@ export async function compute<A extends unknown[], R>(
   rt.computeTimes.observe(computeMs);
   rt.events.miss(call);
   if (token !== undefined) await save(rt, call, token, result, computeMs, lockToken);
-  else if (lockToken !== undefined) releaseLock(rt, call, lockToken);
   return result;
 }
 

@@ -3,15 +3,13 @@ import type { MemoizeError } from '../errors';
 import { entriesPrefix } from '../key';
 import { compute, rotate } from './fill';
 import { abandonLock, requestLock } from './lock';
-import type { Runtime } from './runtime';
+import { Call, type Runtime } from './runtime';
 
-/**
- * The explicit operations: `invalidate`, `refresh` and `invalidateAll`. Each one removes the
- * entries' tokens in the store, so that no computation that began before it can write after it, and
- * forgets the local copies before and after the store answered, so that a read in flight meanwhile is
- * not kept either. They reject when the store did not confirm, and an open circuit does not hold
- * them back.
- */
+// The explicit operations: `invalidate`, `refresh` and `invalidateAll`. Each one removes the
+// entries' tokens in the store, so that no computation that began before it can write after it, and
+// forgets the local copies before and after the store answered, so that a read in flight meanwhile is
+// not kept either. They reject when the store did not confirm, and an open circuit does not hold
+// them back.
 
 /** Deletes the entry for `args`. */
 export async function invalidate<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promise<void> {
@@ -36,7 +34,7 @@ export async function invalidate<A extends unknown[], R>(rt: Runtime<A, R>, args
  */
 export async function refresh<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promise<R> {
   const key = rt.keyFor(args);
-  const call = rt.call(key, args, rt.guard(), true);
+  const call = new Call<R>(rt.guard(), key, args, true);
   let failure: MemoizeError | undefined;
   const lock = requestLock(rt);
   rt.tier?.forget(key);
@@ -65,10 +63,9 @@ export async function invalidateAll<A extends unknown[], R>(rt: Runtime<A, R>): 
   rt.flights.detachAll();
   rt.tier?.clear();
   try {
-    const bound = guard.bound('invalidateAll');
-    // The first round trip goes through the guard too, so a store known to be down is not asked.
-    await bound(() => Promise.resolve());
-    await guard.store.deleteMatching({ prefix: entriesPrefix(functionPrefix), bound });
+    const refusal = guard.explicitRefusal('invalidateAll');
+    if (refusal !== undefined) throw refusal;
+    await guard.store.deleteMatching({ prefix: entriesPrefix(functionPrefix), bound: guard.bound('invalidateAll') });
   } catch (error) {
     throw rt.report(error, info, 'invalidateAll');
   } finally {

@@ -4,14 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Begin, LockRequest } from '../stores/store';
 import type { Call, Runtime } from './runtime';
 
-/**
- * The caller side of the cross-process compute lock: how long a lock lives, asking for it, waiting
- * for its holder, and letting it go. The store side (taking it atomically with the token, announcing
- * releases) is the store's.
- */
+// The caller side of the cross-process compute lock: how long a lock lives, asking for it, waiting
+// for its holder, and letting it go. The store side (taking it atomically with the token, announcing
+// releases) is the store's.
 
 /** The shortest lock a holder gets when `lockTtl` is not given. */
-export const MIN_LOCK_TTL_MS = 5000;
+const MIN_LOCK_TTL_MS = 5000;
 
 /** How often a waiter re-checks when no release is announced: a twentieth of the lock, 25 to 250 ms. */
 export function pollMs(lockTtlMs: number): number {

@@ -16,10 +16,11 @@ export async function miss<A extends unknown[], R>(rt: Runtime<A, R>, call: Call
   if (begun === undefined) return compute(rt, call, undefined);
   if (begun.value !== undefined) return found(rt, call, begun.value);
   if (lock === undefined || begun.locked !== false) return compute(rt, call, begun.token, lock?.token);
-  return settle(rt, call, await waitForHolder(rt, call, lock, begun.holder, askedAt));
+  return afterWait(rt, call, await waitForHolder(rt, call, lock, begun.holder, askedAt));
 }
 
-function settle<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, outcome: WaitOutcome): R | Promise<R> {
+/** What the wait for the lock's holder ended with: its value, or this call computes. */
+function afterWait<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, outcome: WaitOutcome): R | Promise<R> {
   if (outcome.value !== undefined) return found(rt, call, outcome.value);
   return compute(rt, call, outcome.token, outcome.lockToken);
 }

@@ -9,11 +9,9 @@ import { miss } from './miss';
 import { Call, type Runtime } from './runtime';
 import { found } from './stored-value';
 
-/**
- * The read path of one call: the local tier, then a flight to join, then one store read under the
- * deadline, then the decoded value. A hit settles without an async frame of its own, so that it
- * costs little more than the raw `GET`; anything else goes on to the miss path.
- */
+// The read path of one call: the local tier, then a flight to join, then one store read under the
+// deadline, then the decoded value. A hit settles without an async frame of its own, so that it
+// costs little more than the raw `GET`; anything else goes on to the miss path.
 
 // Lets `new Promise` hand out its resolvers without a closure per call.
 let capturedResolve: (value: never) => void = () => {};

@@ -101,11 +101,6 @@ export class Runtime<A extends unknown[], R> {
     return this.#guard;
   }
 
-  /** A new call for `key`: the flight later callers join, and what hooks hear about. */
-  call(key: string, args: readonly unknown[], guard: StoreGuard, explicit: boolean): Call<R> {
-    return new Call<R>(guard, key, args, explicit);
-  }
-
   /** Reports a failure the call went on from; it returns it, for operations that also reject with it. */
   report(error: unknown, info: CallInfo, operation = 'store'): MemoizeError {
     const failure = error instanceof MemoizeError ? error : asStoreError(operation, error);

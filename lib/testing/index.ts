@@ -1,2 +1,2 @@
-export type { ContractFramework } from './contract-kit';
+export type { ContractFramework } from './framework';
 export { type StoreContractOptions, storeContract } from './store-contract';

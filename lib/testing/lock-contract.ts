@@ -2,24 +2,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../stores/store';
-import { type ContractFramework, MINUTE, tokenOf } from './contract-kit';
+import { type ContractFramework, MINUTE, tokenOf } from './framework';
 
-/** Locks, release announcements and `waitFor`: for stores that hand out locks (`locked` is set). */
+/** Locks, release announcements and `waitFor`: for stores that hand out locks. */
 export function lockContract(test: ContractFramework['test'], store: () => Store, key: () => string): void {
   const lock = () => ({ token: randomUUID(), ttlMs: MINUTE });
-  /** Whether the store has locks: without them, `locked` stays undefined and nothing else applies. */
-  const hasLocks = async (): Promise<boolean> => {
-    const begun = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() });
-    if (begun.locked === undefined) return false;
-    assert.equal(begun.locked, true, 'the first caller to ask for a free lock gets it');
-    return true;
-  };
 
   test('locks: one caller gets the lock; the others learn its holder', async () => {
     const first = lock();
     const a = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: first });
-    if (a.locked === undefined) return;
-    assert.equal(a.locked, true);
+    assert.equal(a.locked, true, 'the first caller to ask for a free lock gets it (or pass { locks: false })');
     const b = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() });
     assert.equal(b.locked, false);
     assert.equal(b.holder, first.token);
@@ -29,7 +21,7 @@ export function lockContract(test: ContractFramework['test'], store: () => Store
   test('locks: the write releases the writer’s lock; a wrong token releases nothing', async () => {
     const holder = lock();
     const begun = await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: holder });
-    if (begun.locked === undefined) return;
+    assert.equal(begun.locked, true);
     await store().release?.({ key: key(), lockToken: 'not-the-holder' });
     assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: lock() })).locked, false);
     const request = { key: key(), token: tokenOf(begun), value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE };
@@ -40,7 +32,8 @@ export function lockContract(test: ContractFramework['test'], store: () => Store
 
   test('locks: release lets the lock go; rotate with a lock takes it over; delete removes it', async () => {
     const holder = lock();
-    if (!(await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: holder })).locked) return;
+    assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: holder })).locked, true);
+    assert.equal(typeof store().release, 'function', 'a store with locks can release them');
     await store().release?.({ key: key(), lockToken: holder.token });
     const next = lock();
     assert.equal((await store().begin({ key: key(), tokenTtlMs: MINUTE, lock: next })).locked, true);
@@ -53,7 +46,7 @@ export function lockContract(test: ContractFramework['test'], store: () => Store
 
   test('locks: a release that someone waits for is announced: waitFor resolves long before its timeout', async () => {
     const s = store();
-    if (s.waitFor === undefined || !(await hasLocks())) return;
+    assert.ok(s.waitFor !== undefined, 'a store with locks lets callers wait for releases');
     const holder = lock();
     await s.delete(key());
     await s.begin({ key: key(), tokenTtlMs: MINUTE, lock: holder });
@@ -71,7 +64,7 @@ export function lockContract(test: ContractFramework['test'], store: () => Store
 
   test('locks: waitFor times out without a release, and cancel resolves it at once', async () => {
     const s = store();
-    if (s.waitFor === undefined) return;
+    assert.ok(s.waitFor !== undefined, 'a store with locks lets callers wait for releases');
     const started = performance.now();
     await s.waitFor({ key: key(), ms: 60 }).promise;
     assert.ok(performance.now() - started >= 50, 'waited for its timeout');

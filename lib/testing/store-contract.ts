@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { entriesPrefix, functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
-import { type ContractFramework, MINUTE, tokenOf } from './contract-kit';
+import { type ContractFramework, MINUTE, tokenOf } from './framework';
 import { lockContract } from './lock-contract';
 import { trackingContract } from './tracking-contract';
 
@@ -17,6 +17,18 @@ export interface StoreContractOptions {
   framework?: ContractFramework;
   /** Called after each test with the store it used, say to close it. */
   dispose?: (store: Store) => Promise<void> | void;
+  /**
+   * Whether the store hands out compute locks (and announces their releases): then it must pass
+   * the lock cases. `false` leaves them out, for a store whose every missing process computes.
+   * @default true
+   */
+  locks?: boolean;
+  /**
+   * Whether the store offers change tracking for the local tier: then it must pass the tracking
+   * case. `false` leaves it out.
+   * @default true
+   */
+  tracking?: boolean;
 }
 
 function globals(): ContractFramework {
@@ -74,17 +86,19 @@ export function storeContract(
       () => store,
       () => prefix,
     );
-    lockContract(
-      test,
-      () => store,
-      () => entry('digest'),
-    );
-    trackingContract(
-      test,
-      () => store,
-      () => prefix,
-      entry,
-    );
+    if (options.locks !== false)
+      lockContract(
+        test,
+        () => store,
+        () => entry('digest'),
+      );
+    if (options.tracking !== false)
+      trackingContract(
+        test,
+        () => store,
+        () => prefix,
+        entry,
+      );
   });
 }
 

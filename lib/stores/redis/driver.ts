@@ -35,6 +35,10 @@ export interface RedisDriver {
   scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>>;
   /** `false` while the object is not connected: calls then skip the store at once. */
   isReady(): boolean;
+  /** `false` before the user connected the object, and after they closed it. */
+  isOpen(): boolean;
+  /** Calls `listener` once, the next time the object connects; returns the way to stop waiting. */
+  onceOpen(listener: () => void): () => void;
   /** Calls `listener` when the user closes the object; returns the way to stop listening. */
   onClosed(listener: () => void): () => void;
   /**

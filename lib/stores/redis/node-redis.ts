@@ -1,20 +1,19 @@
 import type { Releases } from '../releases';
+import { ClusterTracking } from './cluster-tracking';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { ReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
 import { circuitPerMaster } from './slots';
 import { startTracking } from './tracking';
 
-/**
- * The node-redis driver: what the Redis store needs from a node-redis object, and how it tells the
- * three kinds apart: a client (`createClient`), a cluster (`createCluster`) and a sentinel
- * (`createSentinel`), redis 5.x and 6.x.
- */
+// The node-redis driver: what the Redis store needs from a node-redis object, and how it tells the
+// three kinds apart: a client (`createClient`), a cluster (`createCluster`) and a sentinel
+// (`createSentinel`), redis 5.x and 6.x.
 
 type Reply = unknown;
 
 /** The arguments of node-redis `eval` and `evalSha`. */
-export interface EvalOptions {
+interface EvalOptions {
   keys: string[];
   arguments: string[];
 }
@@ -45,7 +44,7 @@ export interface Scannable {
 
 /** A node-redis cluster: keys are scanned on every master; each slot knows its master. */
 export interface ClusterLike {
-  readonly masters: readonly unknown[];
+  readonly masters: ReadonlyArray<{ readonly host?: string; readonly port?: number; readonly client?: unknown }>;
   readonly slots?: ReadonlyArray<{ readonly master?: { readonly host?: string; readonly port?: number } } | undefined>;
   nodeClient(node: never): Promise<Scannable> | Scannable;
 }
@@ -56,6 +55,8 @@ export type RedisLike = RedisCommander & (Scannable | ClusterLike);
 /** The events and lifecycle members the store listens to; each kind has some of them. */
 interface Lifecycle {
   readonly isReady?: boolean;
+  readonly isOpen?: boolean;
+  once?(event: string, listener: () => void): unknown;
   on?(event: string, listener: () => void): unknown;
   off?(event: string, listener: () => void): unknown;
   getMaxListeners?(): number;
@@ -168,6 +169,17 @@ export class NodeRedisDriver implements RedisDriver {
     return (this.client as Lifecycle).isReady !== false;
   }
 
+  isOpen(): boolean {
+    return (this.client as Lifecycle).isOpen !== false;
+  }
+
+  onceOpen(listener: () => void): () => void {
+    const emitter = this.client as Lifecycle;
+    if (typeof emitter.once !== 'function') return () => {};
+    emitter.once('connect', listener);
+    return () => emitter.off?.('connect', listener);
+  }
+
   onClosed(listener: () => void): () => void {
     return onClosed(this.client, this.kind, listener);
   }
@@ -177,7 +189,22 @@ export class NodeRedisDriver implements RedisDriver {
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
-    return startTracking(this.client, this.kind, onGaveUp);
+    if (this.kind !== 'cluster') return startTracking(this.client, this.kind, onGaveUp);
+    const cluster = this.client as ClusterLike;
+    const addressOf = (master: ClusterLike['masters'][number]) => `${master.host}:${master.port}`;
+    return new ClusterTracking({
+      masters: () => cluster.masters.map(addressOf),
+      track: (address) => {
+        const master = cluster.masters.find((m) => addressOf(m) === address);
+        if (master === undefined) return undefined;
+        // A master the cluster has not connected to yet is tracked at a later look.
+        if (typeof master.client !== 'object' || master.client === null) {
+          Promise.resolve(cluster.nodeClient(master as never)).catch(() => {});
+          return undefined;
+        }
+        return startTracking(master.client, 'client', () => {});
+      },
+    });
   }
 }
 

@@ -1,10 +1,8 @@
 import { type MemoizeError, SerializationError, StoreError, type StoreErrorCode } from '../../errors';
 
-/**
- * What Redis's error replies (and node-redis's own failures) mean to the cache. A reply starts with
- * its code in capitals (`WRONGTYPE Operation against...`); client-side failures (`connect
- * ECONNREFUSED`, `The client is closed`) do not.
- */
+// What Redis's error replies (and node-redis's own failures) mean to the cache. A reply starts with
+// its code in capitals (`WRONGTYPE Operation against...`); client-side failures (`connect
+// ECONNREFUSED`, `The client is closed`) do not.
 
 /** The server answered but refuses writes: out of memory, a replica, or failing to persist. */
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/;

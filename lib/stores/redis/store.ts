@@ -64,6 +64,7 @@ export class RedisStore implements Store {
   #subscriber: Closable | undefined;
   #tracking: TrackingSource | undefined;
   #stopListening: (() => void) | undefined;
+  #stopWaitingForOpen: (() => void) | undefined;
   #closed = false;
 
   constructor(
@@ -131,7 +132,10 @@ export class RedisStore implements Store {
   async deleteMatching({ prefix, bound = unbounded }: DeleteMatchingRequest): Promise<number> {
     const match = `${escapeGlob(prefix)}*`;
     let count = 0;
-    for (const pages of await bound(() => this.#driver.scanMasters(match, this.#scanCount))) {
+    const scanners = () => this.#driver.scanMasters(match, this.#scanCount);
+    // Finding a cluster's masters may take a round trip; a single server's answer is at hand, and
+    // must not count as the store answering (that would close an open circuit).
+    for (const pages of await (this.#driver.kind === 'cluster' ? bound(scanners) : scanners())) {
       const next = () => pages.next();
       for (let page = await bound(next); page.done !== true; page = await bound(next)) {
         const entries = new Set(page.value.map(valueKeyOf));
@@ -153,7 +157,9 @@ export class RedisStore implements Store {
    */
   tracking(): Tracking | undefined {
     if (this.#closed) return undefined;
-    if (this.#tracking === undefined || this.#tracking.closed) {
+    // A tracking that failed for good (no CLIENT permission, an old server) stays: it says why.
+    const tracking = this.#tracking;
+    if (tracking === undefined || (tracking.closed && tracking.failure === undefined)) {
       const tracking = this.#driver.startTracking(() => {
         if (this.#tracking === tracking) this.#tracking = undefined;
       });
@@ -163,9 +169,19 @@ export class RedisStore implements Store {
     return this.#tracking;
   }
 
-  /** Opens the release listener as soon as some function takes locks, outside any call's deadline. */
+  /**
+   * Opens the release listener as soon as some function takes locks, outside any call's deadline;
+   * for a client not connected yet, once it connects (a client already closed gets none).
+   */
   prepare(needs: StoreNeeds): void {
     if (!needs.locks || this.#subscriber !== undefined || this.#closed) return;
+    if (!this.#driver.isOpen()) {
+      this.#stopWaitingForOpen ??= this.#driver.onceOpen(() => {
+        this.#stopWaitingForOpen = undefined;
+        this.prepare(needs);
+      });
+      return;
+    }
     this.#subscriber = this.#driver.listenForReleases(this.#releases);
     this.#listenForClose();
   }
@@ -180,6 +196,8 @@ export class RedisStore implements Store {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopWaitingForOpen?.();
+    this.#stopWaitingForOpen = undefined;
     this.#closeConnections();
   }
 

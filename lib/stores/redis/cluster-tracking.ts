@@ -1,0 +1,138 @@
+import type { ChangeListener } from '../store';
+import type { TrackingSource } from './driver';
+
+/** How a cluster's masters are found and tracked, one connection each. */
+export interface ClusterTrackingOptions {
+  /** The addresses (`host:port`) of the masters now. */
+  masters(): string[];
+  /** Starts tracking one master; `undefined` when that master cannot be tracked. */
+  track(address: string): TrackingSource | undefined;
+  /** How often the masters are looked at again, in ms. */
+  readonly checkEveryMs?: number;
+}
+
+const CHECK_EVERY_MS = 1000;
+
+/**
+ * Client tracking over a Redis Cluster: one tracking connection per master, each hearing the
+ * changes of the keys that master holds. A prefix is covered only while every master's tracking
+ * covers it, so while any master's tracking is down (a failover, a master it cannot reach) the
+ * local tier is emptied and bypassed as a whole, not for the slots of that master alone: the keys a
+ * master holds move with reshards, and a whole-tier rule cannot get that wrong.
+ *
+ * The masters are looked at again every second: a master that appears (a replica promoted, a node
+ * added) gets a tracking connection, one that is gone has its connection closed, and each change of
+ * the set tells every listener "anything changed".
+ */
+export class ClusterTracking implements TrackingSource {
+  readonly #options: ClusterTrackingOptions;
+  readonly #members = new Map<string, TrackingSource>();
+  /** The masters at the last look; one without a member (not trackable yet) is tried again. */
+  #masters: string[] = [];
+  /** Each watched prefix, its listeners, and the member subscriptions made for it. */
+  readonly #watched = new Map<string, { listeners: Set<ChangeListener>; stops: Map<string, () => void> }>();
+  readonly #timer: NodeJS.Timeout;
+  #closed = false;
+  #failure: Error | undefined;
+
+  constructor(options: ClusterTrackingOptions) {
+    this.#options = options;
+    this.#timer = setInterval(() => this.#refresh(), options.checkEveryMs ?? CHECK_EVERY_MS);
+    this.#timer.unref();
+    this.#refresh();
+  }
+
+  watch(functionPrefix: string, listener: ChangeListener): () => void {
+    let watched = this.#watched.get(functionPrefix);
+    if (watched === undefined) {
+      watched = { listeners: new Set(), stops: new Map() };
+      this.#watched.set(functionPrefix, watched);
+      for (const [address, member] of this.#members) this.#subscribe(functionPrefix, address, member);
+    }
+    const entry = watched;
+    entry.listeners.add(listener);
+    return () => {
+      entry.listeners.delete(listener);
+      if (entry.listeners.size > 0 || this.#watched.get(functionPrefix) !== entry) return;
+      for (const stop of entry.stops.values()) stop();
+      this.#watched.delete(functionPrefix);
+    };
+  }
+
+  covers(functionPrefix: string): boolean {
+    if (this.#closed || this.#masters.length === 0) return false;
+    for (const address of this.#masters) if (this.#members.get(address)?.covers(functionPrefix) !== true) return false;
+    return true;
+  }
+
+  /** Why tracking stopped for good: a master refused it (say, an ACL without CLIENT). */
+  get failure(): Error | undefined {
+    if (this.#failure === undefined) {
+      for (const member of this.#members.values()) if (member.failure !== undefined) this.#failure = member.failure;
+    }
+    return this.#failure;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const member of this.#members.values()) member.close();
+    this.#members.clear();
+    this.#everything();
+  }
+
+  /** Brings the members in line with the masters now. */
+  #refresh(): void {
+    if (this.#closed) return;
+    let masters: string[];
+    try {
+      masters = this.#options.masters();
+    } catch {
+      return;
+    }
+    let changed = masters.length !== this.#masters.length || masters.some((m, i) => m !== this.#masters[i]);
+    this.#masters = masters;
+    for (const [address, member] of this.#members) {
+      if (masters.includes(address) && !member.closed) continue;
+      member.close();
+      this.#members.delete(address);
+      for (const { stops } of this.#watched.values()) {
+        stops.get(address)?.();
+        stops.delete(address);
+      }
+      changed = true;
+    }
+    for (const address of masters) {
+      if (this.#members.has(address)) continue;
+      const member = this.#options.track(address);
+      if (member === undefined) continue;
+      this.#members.set(address, member);
+      for (const prefix of this.#watched.keys()) this.#subscribe(prefix, address, member);
+      changed = true;
+    }
+    if (this.failure !== undefined) this.close();
+    else if (changed) this.#everything();
+  }
+
+  #subscribe(prefix: string, address: string, member: TrackingSource): void {
+    const watched = this.#watched.get(prefix);
+    if (watched === undefined) return;
+    watched.stops.get(address)?.();
+    watched.stops.set(
+      address,
+      member.watch(prefix, (key) => {
+        for (const listener of [...watched.listeners]) listener(key);
+      }),
+    );
+  }
+
+  /** Tells every listener that anything may have changed. */
+  #everything(): void {
+    for (const { listeners } of this.#watched.values()) for (const listener of [...listeners]) listener(null);
+  }
+}
