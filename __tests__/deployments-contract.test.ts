@@ -6,7 +6,7 @@ import { type SentinelGroup, spawnSentinelGroup } from './helpers/redis-sentinel
 
 // The exported store contract over a real Redis Cluster (3 masters) and a real Sentinel group, each
 // through node-redis's own object: the same semantics as over one server, including locks,
-// release announcements and (on the cluster) change tracking for the local tier.
+// release announcements and change tracking for the local tier.
 
 let redisCluster: RedisCluster;
 let group: SentinelGroup;
@@ -30,9 +30,6 @@ afterAll(async () => {
 storeContract('RedisStore over a node-redis cluster', () => new RedisStore(cluster), {
   dispose: (store) => store.close?.(),
 });
-// node-redis's sentinel object offers no connection of its own that could be tracked: its local
-// tier reports E_NO_TRACKING (tested in local-no-tracking), so the tracking case is left out here.
 storeContract('RedisStore over a node-redis sentinel', () => new RedisStore(sentinel), {
   dispose: (store) => store.close?.(),
-  tracking: false,
 });

@@ -1,5 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A redis-server process owned by the test suite. */
 export interface RedisServer {
@@ -90,6 +93,9 @@ export interface SpawnRedisOptions {
 export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<RedisServer> {
   assertRedisServerInstalled();
   const port = options.port ?? (await freePort());
+  // Its own directory: a replica writes the RDB it syncs, and a server started where one lies would
+  // load it and not start empty (a cluster node would then refuse to join).
+  const dir = mkdtempSync(join(tmpdir(), `cache-memoize-redis-${port}-`));
   const args = [
     ...(options.configFile === undefined ? [] : [options.configFile]),
     '--port',
@@ -100,12 +106,15 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
     '',
     '--appendonly',
     'no',
+    '--dir',
+    dir,
     ...(options.args ?? []),
   ];
   let child: ChildProcess;
 
   async function start(): Promise<void> {
-    child = spawn('redis-server', args, { stdio: 'ignore' });
+    rmSync(join(dir, 'dump.rdb'), { force: true });
+    child = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
     await waitUntil(() => ping(port), `redis-server on port ${port}`);
   }
 
@@ -128,6 +137,7 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited(child);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -79,7 +79,7 @@ export function storeContract(
       prefix = functionKeyPrefix(`contract-${randomUUID().slice(0, 8)}`, 'fn');
     });
     afterEach(async () => {
-      await options.dispose?.(store);
+      if (store !== undefined) await options.dispose?.(store);
     });
     entryContract(
       test,

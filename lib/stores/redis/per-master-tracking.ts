@@ -1,31 +1,39 @@
 import type { ChangeListener } from '../store';
 import type { TrackingSource } from './driver';
 
-/** How a cluster's masters are found and tracked, one connection each. */
-export interface ClusterTrackingOptions {
+/** How a deployment's masters are found and tracked, one connection each. */
+export interface PerMasterTrackingOptions {
   /** The addresses (`host:port`) of the masters now. */
   masters(): string[];
-  /** Starts tracking one master; `undefined` when that master cannot be tracked. */
-  track(address: string): TrackingSource | undefined;
-  /** How often the masters are looked at again, in ms. */
+  /**
+   * Starts tracking one master; `undefined` when it cannot be tracked yet (call `ready` once it can:
+   * the masters are then looked at again at once).
+   */
+  track(address: string, ready: () => void): TrackingSource | undefined;
+  /** Calls `listener` whenever the deployment says its masters changed; returns the way to stop. */
+  onTopologyChange?(listener: () => void): () => void;
+  /** How often the masters are looked at again anyway, in ms. */
   readonly checkEveryMs?: number;
 }
 
 const CHECK_EVERY_MS = 1000;
 
 /**
- * Client tracking over a Redis Cluster: one tracking connection per master, each hearing the
- * changes of the keys that master holds. A prefix is covered only while every master's tracking
- * covers it, so while any master's tracking is down (a failover, a master it cannot reach) the
- * local tier is emptied and bypassed as a whole, not for the slots of that master alone: the keys a
- * master holds move with reshards, and a whole-tier rule cannot get that wrong.
+ * Client tracking over the masters of a deployment (a Redis Cluster's masters, or the master a
+ * Sentinel group names): one tracking connection per master, each hearing the changes of the keys
+ * that master holds. A prefix is covered only while every master's tracking covers it, so while any
+ * master's tracking is down (a failover, a master it cannot reach) the local tier is emptied and
+ * bypassed as a whole, not for the slots of that master alone: the keys a master holds move with
+ * reshards, and a whole-tier rule cannot get that wrong.
  *
- * The masters are looked at again every second: a master that appears (a replica promoted, a node
- * added) gets a tracking connection, one that is gone has its connection closed, and each change of
- * the set tells every listener "anything changed".
+ * The masters are looked at again whenever the deployment reports a change, and every second: a
+ * master that appears (a replica promoted, a node added) gets a tracking connection, one that is
+ * gone has its connection closed, and each change of the set tells every listener "anything
+ * changed". A master demoted to a replica keeps hearing the writes it replicates until then.
  */
-export class ClusterTracking implements TrackingSource {
-  readonly #options: ClusterTrackingOptions;
+export class PerMasterTracking implements TrackingSource {
+  readonly #options: PerMasterTrackingOptions;
+  readonly #stopTopology: () => void;
   readonly #members = new Map<string, TrackingSource>();
   /** The masters at the last look; one without a member (not trackable yet) is tried again. */
   #masters: string[] = [];
@@ -35,10 +43,11 @@ export class ClusterTracking implements TrackingSource {
   #closed = false;
   #failure: Error | undefined;
 
-  constructor(options: ClusterTrackingOptions) {
+  constructor(options: PerMasterTrackingOptions) {
     this.#options = options;
     this.#timer = setInterval(() => this.#refresh(), options.checkEveryMs ?? CHECK_EVERY_MS);
     this.#timer.unref();
+    this.#stopTopology = options.onTopologyChange?.(() => this.#refresh()) ?? (() => {});
     this.#refresh();
   }
 
@@ -81,6 +90,7 @@ export class ClusterTracking implements TrackingSource {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#stopTopology();
     for (const member of this.#members.values()) member.close();
     this.#members.clear();
     this.#everything();
@@ -109,7 +119,7 @@ export class ClusterTracking implements TrackingSource {
     }
     for (const address of masters) {
       if (this.#members.has(address)) continue;
-      const member = this.#options.track(address);
+      const member = this.#options.track(address, () => this.#refresh());
       if (member === undefined) continue;
       this.#members.set(address, member);
       for (const prefix of this.#watched.keys()) this.#subscribe(prefix, address, member);
