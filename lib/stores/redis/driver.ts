@@ -1,5 +1,6 @@
 import type { Releases } from '../releases';
 import type { Tracking } from '../store';
+import type { Announcement } from './scripts';
 
 /** Which kind of deployment object the store was given. */
 export type ClientKind = 'client' | 'cluster' | 'sentinel';
@@ -46,6 +47,16 @@ export interface RedisDriver {
    * releases may have been missed); `undefined` when this object cannot.
    */
   listenForReleases(releases: Releases): Closable | undefined;
+  /**
+   * How the scripts announce a release of `key`'s lock; without it, `PUBLISH` on the one release
+   * channel.
+   */
+  announcement?(key: string): Announcement;
+  /**
+   * For announcements that need a subscription per entry (sharded pub/sub): hears `key`'s releases
+   * until `stop()`; `ready` is set when a new subscription was started, resolving once it is in place.
+   */
+  listenForRelease?(key: string): { ready: Promise<void> | undefined; stop(): void } | undefined;
   /** Starts change tracking for the local tier; `undefined` when this object cannot have it. */
   startTracking(onGaveUp: () => void): TrackingSource | undefined;
   /**

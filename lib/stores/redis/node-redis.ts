@@ -1,8 +1,9 @@
 import type { Releases } from '../releases';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { PerMasterTracking } from './per-master-tracking';
-import { ReleaseSubscriber } from './release-subscriber';
+import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
+import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
 import { circuitPerMaster } from './slots';
 import { startTracking } from './tracking';
 
@@ -123,6 +124,7 @@ export class NodeRedisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
   readonly #commands: RedisCommander;
+  #sharded: ShardedReleaseSubscriber | undefined;
 
   constructor(readonly client: RedisLike) {
     this.kind = clientKind(client);
@@ -185,13 +187,58 @@ export class NodeRedisDriver implements RedisDriver {
   }
 
   listenForReleases(releases: Releases): Closable | undefined {
-    return new ReleaseSubscriber(this.client, this.kind, releases);
+    const broadcast = new ReleaseSubscriber(this.client, this.kind, releases);
+    if (this.kind !== 'cluster') return broadcast;
+    const cluster = this.client as unknown as ClusterLike & ShardedPubSub;
+    let closed = false;
+    // Until the masters are known to speak sharded pub/sub, releases go to the one channel.
+    speaksShardedPubSub(cluster).then((yes) => {
+      if (!yes || closed) return;
+      this.#sharded = new ShardedReleaseSubscriber(cluster, releases);
+      broadcast.close();
+    });
+    return {
+      close: () => {
+        closed = true;
+        broadcast.close();
+        this.#sharded?.close();
+        this.#sharded = undefined;
+      },
+    };
+  }
+
+  announcement(key: string): Announcement {
+    return this.#sharded === undefined ? BROADCAST : { command: 'SPUBLISH', channel: shardedReleaseChannel(key) };
+  }
+
+  listenForRelease(key: string): { ready: Promise<void> | undefined; stop(): void } | undefined {
+    return this.#sharded?.listen(shardedReleaseChannel(key));
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
     if (this.kind === 'cluster') return clusterTracking(this.client as ClusterLike);
     if (this.kind === 'sentinel') return sentinelTracking(this.client as unknown as SentinelLike);
     return startTracking(this.client, this.kind, onGaveUp);
+  }
+}
+
+/** A node-redis cluster's sharded pub/sub. */
+interface ShardedPubSub {
+  sSubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+  sUnsubscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
+}
+
+/** Whether the cluster's masters are Redis 7 or later (`SPUBLISH`), asked of the first one. */
+async function speaksShardedPubSub(cluster: ClusterLike & Partial<ShardedPubSub>): Promise<boolean> {
+  if (typeof cluster.sSubscribe !== 'function' || cluster.masters.length === 0) return false;
+  try {
+    const node = (await cluster.nodeClient(cluster.masters[0] as never)) as unknown as {
+      info(section: string): Promise<unknown>;
+    };
+    const version = /redis_version:(\d+)/.exec(String(await node.info('server')))?.[1];
+    return Number(version) >= 7;
+  } catch {
+    return false;
   }
 }
 

@@ -20,6 +20,24 @@ export interface Script<Request, Result> {
 /** The pub/sub channel on which lock releases are announced; the message is the entry's value key. */
 export const RELEASE_CHANNEL = 'cache-memoize:released';
 
+/**
+ * How a release is announced: `PUBLISH` on {@link RELEASE_CHANNEL} (one server, or a cluster without
+ * sharded pub/sub, which relays it to every node), or `SPUBLISH` on the entry's own channel, which
+ * carries the entry's hash tag so that it lives in the entry's slot (a cluster of Redis 7 or later).
+ */
+export interface Announcement {
+  readonly command: 'PUBLISH' | 'SPUBLISH';
+  readonly channel: string;
+}
+
+/** The default announcement: one channel for every entry. */
+export const BROADCAST: Announcement = { command: 'PUBLISH', channel: RELEASE_CHANNEL };
+
+/** The sharded channel of one entry's releases: in the entry's slot, heard only by its master. */
+export function shardedReleaseChannel(valueKey: string): string {
+  return `${RELEASE_CHANNEL}:${valueKey.slice(valueKey.lastIndexOf('{'))}`;
+}
+
 function script<Request, Result>(
   name: string,
   body: string,
@@ -45,10 +63,10 @@ const PRELUDE = `
 local function set_token(t, ttl)
   if ttl == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ttl) end
 end
-local function release(lock_token, channel)
+local function release(lock_token, publish, channel)
   if lock_token ~= '' and redis.call('GET', KEYS[3]) == lock_token then
     redis.call('DEL', KEYS[3])
-    if redis.call('DEL', KEYS[4]) == 1 then redis.call('PUBLISH', channel, KEYS[1]) end
+    if redis.call('DEL', KEYS[4]) == 1 then redis.call(publish, channel, KEYS[1]) end
   end
 end`;
 
@@ -90,35 +108,36 @@ return {0, t, 0, redis.call('GET', KEYS[3])}`,
 );
 
 /** The conditional write: only under the entry's current token; releases the writer's lock either way. */
-export const WRITE = script<WriteRequest, boolean>(
+export const WRITE = script<WriteRequest & { announcement: Announcement }, boolean>(
   'write',
-  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), channel
+  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel
 local written = 0
 if redis.call('GET', KEYS[2]) == ARGV[1] then
   if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
   written = 1
 end
-release(ARGV[5], ARGV[6])
+release(ARGV[5], ARGV[6], ARGV[7])
 return written`,
-  ({ token, value, ttlMs, tokenTtlMs, lockToken }) => [
+  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement }) => [
     token,
     value,
     lifetime(ttlMs),
     lifetime(tokenTtlMs),
     lockToken ?? '',
-    RELEASE_CHANNEL,
+    announcement.command,
+    announcement.channel,
   ],
   (reply) => Number(reply) === 1,
 );
 
 /** Lets a lock go if it still holds the caller's token, announcing it when someone waits. */
-export const RELEASE = script<ReleaseRequest, void>(
+export const RELEASE = script<ReleaseRequest & { announcement: Announcement }, void>(
   'release',
-  `-- ARGV: lock token, channel
-release(ARGV[1], ARGV[2])
+  `-- ARGV: lock token, publish command, channel
+release(ARGV[1], ARGV[2], ARGV[3])
 return 1`,
-  ({ lockToken }) => [lockToken, RELEASE_CHANNEL],
+  ({ lockToken, announcement }) => [lockToken, announcement.command, announcement.channel],
   () => undefined,
 );
 

@@ -17,7 +17,7 @@ import type {
 import type { Closable, RedisDriver, TrackingSource } from './driver';
 import { driverFor, type RedisLike } from './drivers';
 import { describeRedisFailure } from './replies';
-import { BEGIN, RELEASE, ROTATE, type Script, WRITE } from './scripts';
+import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, WRITE } from './scripts';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
@@ -101,11 +101,11 @@ export class RedisStore implements Store {
   }
 
   set(request: WriteRequest): Promise<boolean> {
-    return this.#run(WRITE, request);
+    return this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) });
   }
 
   release(request: ReleaseRequest): Promise<void> {
-    return this.#run(RELEASE, request);
+    return this.#run(RELEASE, { ...request, announcement: this.#announcement(request.key) });
   }
 
   /**
@@ -113,7 +113,14 @@ export class RedisStore implements Store {
    * releases, the wait simply times out and callers poll.
    */
   waitFor(request: WaitRequest): Waiting {
-    return this.#releases.waitFor(request);
+    const waiting = this.#releases.waitFor(request);
+    const listening = this.#driver.listenForRelease?.(request.key);
+    if (listening !== undefined) {
+      // Listening only from now: a release announced before is heard by checking again, once.
+      listening.ready?.then(() => waiting.cancel());
+      waiting.promise.then(listening.stop);
+    }
+    return waiting;
   }
 
   async delete(key: string): Promise<void> {
@@ -184,6 +191,10 @@ export class RedisStore implements Store {
     }
     this.#subscriber = this.#driver.listenForReleases(this.#releases);
     this.#listenForClose();
+  }
+
+  #announcement(key: string): Announcement {
+    return this.#driver.announcement?.(key) ?? BROADCAST;
   }
 
   describeFailure(operation: string, error: unknown): MemoizeError {
