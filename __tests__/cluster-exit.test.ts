@@ -2,8 +2,8 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ClosedReport, Mode } from './fixtures/cluster-exit-child';
+import { deployment } from './helpers/deployments';
 import { uniquePrefix } from './helpers/redis';
-import { type RedisCluster, spawnRedisCluster } from './helpers/redis-cluster';
 
 // Nothing the library starts outlives the client it belongs to: a process that memoizes over a
 // node-redis cluster client (lock on: its miss subscribes to lock releases) and then closes that
@@ -11,13 +11,7 @@ import { type RedisCluster, spawnRedisCluster } from './helpers/redis-cluster';
 
 const EXIT_WITHIN_MS = 3000;
 
-let cluster: RedisCluster;
-beforeAll(async () => {
-  cluster = await spawnRedisCluster({ masters: 3 });
-});
-afterAll(async () => {
-  await cluster.stop();
-});
+const cluster = deployment('node-redis cluster');
 
 interface Run {
   report: ClosedReport;

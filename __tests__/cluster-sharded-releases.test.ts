@@ -1,34 +1,27 @@
 import { performance } from 'node:perf_hooks';
-import { createClient, createCluster, type RedisClusterType } from 'redis';
+import { createClient } from 'redis';
 import { createMemoizer } from '../lib';
+import { type Connected, connectTo, deployment, masterUrls } from './helpers/deployments';
 import { deferred, sleep, uniquePrefix, until } from './helpers/redis';
-import { type RedisCluster, spawnRedisCluster } from './helpers/redis-cluster';
 
 // On a Redis Cluster of Redis 7, lock releases are announced with sharded pub/sub: SPUBLISH on a
 // channel in the entry's own slot, heard by the waiters of that entry only, instead of PUBLISH on
 // one channel that every node relays to every subscriber. A waiter still wakes as soon as the
 // holder releases, not at its next poll.
 
-let redisCluster: RedisCluster;
-let holderCluster: RedisClusterType;
-let waiterCluster: RedisClusterType;
+const cluster = deployment('node-redis cluster');
+let holderCluster: Connected;
+let waiterCluster: Connected;
 
-async function connected(): Promise<RedisClusterType> {
-  const cluster: RedisClusterType = createCluster({ rootNodes: redisCluster.rootNodes });
-  cluster.on('error', () => {});
-  await cluster.connect();
-  return cluster;
-}
-
-/** `PUBSUB <subcommand> <channel>` summed over every master. */
-async function subscribers(subcommand: 'NUMSUB' | 'SHARDNUMSUB', channel: string): Promise<number> {
+/** `PUBSUB SHARDNUMSUB <channel>` summed over every master. */
+async function shardSubscribers(channel: string): Promise<number> {
   let total = 0;
-  for (const master of await redisCluster.masters()) {
-    const client = createClient({ url: master.url });
+  for (const url of await masterUrls(cluster)) {
+    const client = createClient({ url });
     client.on('error', () => {});
     await client.connect();
     try {
-      const reply = (await client.sendCommand(['PUBSUB', subcommand, channel])) as unknown[];
+      const reply = (await client.sendCommand(['PUBSUB', 'SHARDNUMSUB', channel])) as unknown[];
       total += Number(reply[1]);
     } finally {
       client.destroy();
@@ -38,28 +31,26 @@ async function subscribers(subcommand: 'NUMSUB' | 'SHARDNUMSUB', channel: string
 }
 
 beforeAll(async () => {
-  redisCluster = await spawnRedisCluster({ masters: 3 });
-  [holderCluster, waiterCluster] = await Promise.all([connected(), connected()]);
-}, 60_000);
+  [holderCluster, waiterCluster] = await Promise.all([connectTo(cluster), connectTo(cluster)]);
+});
 
 afterAll(async () => {
   await Promise.allSettled([holderCluster?.close(), waiterCluster?.close()]);
-  await redisCluster?.stop();
 });
 
-test('a waiter hears the release on its entry’s sharded channel at once; nobody listens on the broadcast channel', async () => {
+test('a waiter hears the release on its entry’s sharded channel at once', async () => {
   const keyPrefix = uniquePrefix('sharded');
   const computing = deferred<void>();
   const finish = deferred<void>();
   let waiterRan = 0;
-  const holder = createMemoizer({ client: holderCluster, keyPrefix, lockTtl: '10s' })(async function value(
+  const holder = createMemoizer({ client: holderCluster.client, keyPrefix, lockTtl: '10s' })(async function value(
     _id: number,
   ) {
     computing.resolve();
     await finish.promise;
     return 'from the holder';
   });
-  const waiter = createMemoizer({ client: waiterCluster, keyPrefix, lockTtl: '10s' })(async function value(
+  const waiter = createMemoizer({ client: waiterCluster.client, keyPrefix, lockTtl: '10s' })(async function value(
     _id: number,
   ) {
     waiterRan++;
@@ -67,12 +58,11 @@ test('a waiter hears the release on its entry’s sharded channel at once; nobod
   });
   const channel = `cache-memoize:released:${holder.keyFor(1).slice(holder.keyFor(1).lastIndexOf('{'))}`;
 
-  // Once the stores know the masters speak sharded pub/sub, they leave the broadcast channel.
-  await until(async () => (await subscribers('NUMSUB', 'cache-memoize:released')) === 0, 'no broadcast listener');
   const held = holder(1);
   await computing.promise;
   const waiting = waiter(1);
-  await until(async () => (await subscribers('SHARDNUMSUB', channel)) === 1, 'the waiter on the entry channel');
+  // The waiter listens on its entry's channel in the entry's slot: the stores speak sharded pub/sub.
+  await until(async () => (await shardSubscribers(channel)) === 1, 'the waiter on the entry channel');
   // Longer than a poll (250 ms): only the announcement can wake the waiter this early.
   await sleep(300);
   const released = performance.now();

@@ -1,4 +1,8 @@
-/** Stops the redis-server that global-setup spawned. */
+/** Stops what global-setup started, and only that. */
 export default async function globalTeardown(): Promise<void> {
-  await globalThis.__CACHE_MEMOIZE_REDIS__?.stop();
+  await Promise.allSettled([
+    globalThis.__CACHE_MEMOIZE_REDIS__?.stop(),
+    globalThis.__CACHE_MEMOIZE_CLUSTER__?.stop(),
+    globalThis.__CACHE_MEMOIZE_SENTINEL__?.stop(),
+  ]);
 }

@@ -23,7 +23,7 @@ export interface RedisServer {
 }
 
 const MISSING =
-  'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) or set REDIS_URL';
+  'redis-server is not on PATH: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis)';
 
 /** Exits the run with one clear line when redis-server cannot be started. */
 export function assertRedisServerInstalled(): void {

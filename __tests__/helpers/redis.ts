@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createClient, type RedisClientType } from 'redis';
 
-/** The suite's Redis (spawned by global-setup, or REDIS_URL). */
+/** The suite's Redis (spawned by global-setup, or CACHE_MEMOIZE_TEST_REDIS_URL). */
 export function testRedisUrl(): string {
   const url = process.env.TEST_REDIS_URL;
   if (!url) throw new Error('TEST_REDIS_URL is not set: run the tests through jest (global-setup spawns redis-server)');
