@@ -63,6 +63,14 @@ export function isNoPermission(cause: unknown): boolean {
   return NO_PERMISSION.test(messageOf(cause));
 }
 
+/**
+ * Whether a cluster answered `TRYAGAIN`: the keys of one command sit in a slot being migrated, some
+ * moved and some not yet; the same command succeeds once the migration of those keys is done.
+ */
+export function isTryAgain(cause: unknown): boolean {
+  return /^TRYAGAIN\b/.test(messageOf(cause));
+}
+
 /** Whether a script call failed because the server does not have the script cached yet. */
 export function isNoScript(cause: unknown): boolean {
   return cause instanceof Error && cause.message.startsWith('NOSCRIPT');

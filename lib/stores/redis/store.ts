@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoizeError } from '../../errors';
 import { entryKeysOf, valueKeyOf } from '../../key';
 import { Releases } from '../releases';
@@ -16,7 +17,7 @@ import type {
 } from '../store';
 import type { Closable, RedisDriver, TrackingSource } from './driver';
 import { driverFor, type RedisLike } from './drivers';
-import { describeRedisFailure } from './replies';
+import { describeRedisFailure, isTryAgain } from './replies';
 import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, WRITE } from './scripts';
 
 /** Options of {@link RedisStore}. */
@@ -26,6 +27,22 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   scanCount?: number;
+}
+
+// A slot's keys migrate in batches; a few short tries cover most, and the caller's deadline the rest.
+const MIGRATING_TRIES = 5;
+const MIGRATING_PAUSE_MS = 10;
+
+/** Runs `command` again, after a short pause, while the cluster answers `TRYAGAIN`. */
+async function whileMigrating<T>(command: () => Promise<T>): Promise<T> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await command();
+    } catch (error) {
+      if (tries >= MIGRATING_TRIES || !isTryAgain(error)) throw error;
+      await sleep(MIGRATING_PAUSE_MS * tries);
+    }
+  }
 }
 
 function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
@@ -124,7 +141,7 @@ export class RedisStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#driver.unlink(deletedKeysOf(key));
+    await whileMigrating(() => this.#driver.unlink(deletedKeysOf(key)));
   }
 
   rotate(request: RotateRequest): Promise<string> {
@@ -230,12 +247,9 @@ export class RedisStore implements Store {
     script: Script<Request, Result>,
     request: Request,
   ): Promise<Result> {
-    const reply = await this.#driver.evalScript(
-      script.source,
-      script.sha1,
-      entryKeysOf(request.key),
-      script.arguments(request),
-    );
+    const keys = entryKeysOf(request.key);
+    const args = script.arguments(request);
+    const reply = await whileMigrating(() => this.#driver.evalScript(script.source, script.sha1, keys, args));
     return script.parseReply(reply);
   }
 }
