@@ -57,7 +57,7 @@ class TooLarge extends Error {
 function asUnserializable(error: unknown): Unserializable {
   if (error instanceof Unserializable) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof RangeError && /call stack/i.test(message)) {
+  if (error instanceof RangeError && message.includes('call stack')) {
     return new Unserializable(`is nested too deeply (the stack ran out before ${MAX_VALUE_DEPTH} levels)`, '', {
       cause: error,
     });
