@@ -71,7 +71,6 @@ function within(segment: string, error: unknown): never {
   throw new Unserializable(inner.reason, segment + inner.path, { cause: inner.cause });
 }
 
-// ---------------------------------------------------------------------------------------------
 // The fast path: a walk that allocates nothing decides whether JSON.stringify alone can write the
 // value, and bounds the size of what it would write.
 
@@ -128,7 +127,6 @@ function plainJsonSize(value: unknown, stack: object[], budget: number): number 
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // The full encoder writes JSON text itself, tags included, and stops as soon as it passes its limit,
 // so a huge or sparse result costs time and memory in proportion to the limit, not to the result.
 
@@ -393,7 +391,6 @@ export function encode(value: unknown, maxBytes = Number.POSITIVE_INFINITY, subj
   }
 }
 
-// ---------------------------------------------------------------------------------------------
 // Decoding: JSON.parse, then one pass over the parsed tree in which every step is linear in its input.
 
 function bad(reason: string): never {
