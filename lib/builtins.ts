@@ -260,10 +260,3 @@ export function shortPath(path: string): string {
   if (path.length <= 3 * PATH_END_LENGTH) return path;
   return `${path.slice(0, PATH_END_LENGTH)}…${path.slice(-PATH_END_LENGTH)}`;
 }
-
-const toTag = Object.prototype.toString;
-
-/** The built-in type an object's Symbol.toStringTag names (`'Date'`, `'Map'`, ...), from any realm. */
-export function builtinTag(value: object): string {
-  return toTag.call(value).slice(8, -1);
-}
