@@ -105,24 +105,8 @@ function encodeArray(value: unknown[], stack: object[]): string {
   return out;
 }
 
-function encodeRecord(value: object, stack: object[]): string {
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
-  let out = `o${keys.length}:`;
-  for (const k of keys) {
-    try {
-      out += encodeString(k) + encode(record[k], stack);
-    } catch (error) {
-      within(`.${k}`, error);
-    }
-  }
-  return out;
-}
-
-function encodeBuiltin(kind: BuiltinKind, value: object, stack: object[]): string {
+function encodeBuiltin(kind: Exclude<BuiltinKind, 'Object' | 'Array'>, value: object, stack: object[]): string {
   switch (kind) {
-    case 'Object':
-      return encodeRecord(value, stack);
     case 'Date':
       return `D${timeOf(value)};`;
     case 'Map': {
@@ -169,13 +153,26 @@ function encodeObject(value: object, stack: object[]): string {
   stack.push(value);
   try {
     const proto = Object.getPrototypeOf(value) as object | null;
-    if (Array.isArray(value)) {
-      return proto === Array.prototype || (proto !== null && prototypeKind(proto) === 'Array')
-        ? encodeArray(value, stack)
-        : encodeInstance(value, stack);
+    let kind: BuiltinKind | undefined = proto === Object.prototype || proto === null ? 'Object' : undefined;
+    if (kind === undefined) {
+      if (proto === Array.prototype && Array.isArray(value)) return encodeArray(value, stack);
+      kind = builtinKind(value);
     }
-    if (proto === Object.prototype || proto === null) return encodeRecord(value, stack);
-    const kind = builtinKind(value);
+    if (kind === 'Object') {
+      // Plain objects are most arguments: their loop stays here rather than in a function of its own.
+      const record = value as Record<string, unknown>;
+      const keys = Object.keys(record).sort();
+      let out = `o${keys.length}:`;
+      for (const k of keys) {
+        try {
+          out += encodeString(k) + encode(record[k], stack);
+        } catch (error) {
+          within(`.${k}`, error);
+        }
+      }
+      return out;
+    }
+    if (kind === 'Array') return encodeArray(value as unknown[], stack);
     return kind === undefined ? encodeInstance(value, stack) : encodeBuiltin(kind, value, stack);
   } finally {
     stack.pop();
