@@ -91,20 +91,6 @@ function encodeSorted(tag: string, parts: string[]): string {
   return `${tag}${parts.length}:${parts.join('')}`;
 }
 
-function encodeArray(value: unknown[], stack: object[]): string {
-  let out = `a${value.length}:`;
-  for (let i = 0; i < value.length; i++) {
-    try {
-      const item = value[i];
-      // A hole is not undefined: `i in list`, forEach and map tell them apart.
-      out += item === undefined && !(i in value) ? 'h' : encode(item, stack);
-    } catch (error) {
-      within(`[${i}]`, error);
-    }
-  }
-  return out;
-}
-
 function encodeBuiltin(kind: Exclude<BuiltinKind, 'Object' | 'Array'>, value: object, stack: object[]): string {
   switch (kind) {
     case 'Date':
@@ -153,13 +139,14 @@ function encodeObject(value: object, stack: object[]): string {
   stack.push(value);
   try {
     const proto = Object.getPrototypeOf(value) as object | null;
-    let kind: BuiltinKind | undefined = proto === Object.prototype || proto === null ? 'Object' : undefined;
-    if (kind === undefined) {
-      if (proto === Array.prototype && Array.isArray(value)) return encodeArray(value, stack);
-      kind = builtinKind(value);
-    }
+    const kind: BuiltinKind | undefined =
+      proto === Object.prototype || proto === null
+        ? 'Object'
+        : proto === Array.prototype && Array.isArray(value)
+          ? 'Array'
+          : builtinKind(value);
     if (kind === 'Object') {
-      // Plain objects are most arguments: their loop stays here rather than in a function of its own.
+      // Plain objects and arrays are most arguments: their loops stay here, not in functions of their own.
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record).sort();
       let out = `o${keys.length}:`;
@@ -172,7 +159,20 @@ function encodeObject(value: object, stack: object[]): string {
       }
       return out;
     }
-    if (kind === 'Array') return encodeArray(value as unknown[], stack);
+    if (kind === 'Array') {
+      const list = value as unknown[];
+      let out = `a${list.length}:`;
+      for (let i = 0; i < list.length; i++) {
+        try {
+          const item = list[i];
+          // A hole is not undefined: `i in list`, forEach and map tell them apart.
+          out += item === undefined && !(i in list) ? 'h' : encode(item, stack);
+        } catch (error) {
+          within(`[${i}]`, error);
+        }
+      }
+      return out;
+    }
     return kind === undefined ? encodeInstance(value, stack) : encodeBuiltin(kind, value, stack);
   } finally {
     stack.pop();
