@@ -36,7 +36,20 @@ const DISTINCT: Array<[string, unknown[][]]> = [
   ['class instances of different classes', [[new Point(1, 2)], [new Other(1, 2)], [{ x: 1, y: 2 }]]],
   ['lone surrogates', [['\ud800'], ['\udc00'], ['\ufffd']]],
   ['RegExp vs string', [[/a/g], ['/a/g'], [/a/]]],
+  [
+    'ArrayBuffer vs its Uint8Array vs a DataView',
+    [[new Uint8Array([1]).buffer], [new Uint8Array([1])], [new DataView(new Uint8Array([1]).buffer)]],
+  ],
+  ['a hole vs undefined', [[holeThenOne()], [[undefined, 1]]]],
+  ['a boxed number vs the number vs boxed -0', [[new Number(1)], [1], [new Number(-0)], [new Number(0)]]],
 ];
+
+/** `[<hole>, 1]`, built without a literal hole. */
+function holeThenOne(): unknown[] {
+  const list = new Array<unknown>(2);
+  list[1] = 1;
+  return list;
+}
 
 describe('keys: distinct argument lists never share a key', () => {
   test.each(DISTINCT)('%s', (_label, lists) => {

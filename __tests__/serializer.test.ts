@@ -68,6 +68,8 @@ describe('serializer: values come back as the same types', () => {
   test('plain JSON values use the JSON.parse-only fast path', () => {
     expect(encode({ a: [1, 'x', true, null] })).toBe('cm1J{"a":[1,"x",true,null]}');
     expect(encode(undefined)).toBe('cm1T{"$":["u"]}');
+    // A bare number ends with a newline, so that a truncated one is not another number.
+    expect(encode(42)).toBe('cm1J42\n');
   });
 
   test('the fast path leaves to the full encoder what plain JSON would get wrong', () => {
