@@ -330,7 +330,7 @@ describe('memoizers and configuration', () => {
     memoize.configure({ client });
     expect(await f()).toBe(1);
     expect(await f()).toBe(1);
-    expect(await client.get(f.keyFor())).toBe('cm1J1');
+    expect(await client.get(f.keyFor())).toBe('cm1J1\n');
   });
 
   test('ttl and keyPrefix defaults come from the memoizer', async () => {

@@ -125,9 +125,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 /** The encoded result, or `undefined` (reported) when it cannot or must not be stored. */
 function encodeForStore<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, result: R): string | undefined {
   const { name } = rt.settings;
-  let body: string;
   try {
-    body = encode(result);
+    // The encoder stops as soon as the result passes maxValueBytes: memory and time stay bounded.
+    return encode(result, call.guard.settings.maxValueBytes, `the result of ${name}`);
   } catch (error) {
     rt.report(
       error instanceof SerializationError
@@ -139,18 +139,4 @@ function encodeForStore<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>
     );
     return undefined;
   }
-  const max = call.guard.settings.maxValueBytes;
-  // UTF-8 takes 1 to 3 bytes per UTF-16 unit: count exactly only when the length cannot decide.
-  if (body.length * 3 <= max) return body;
-  const bytes = body.length > max ? body.length : Buffer.byteLength(body);
-  if (bytes <= max) return body;
-  rt.report(
-    new SerializationError(
-      'E_TOO_LARGE',
-      `cache-memoize: the result of ${name} is ${bytes > body.length ? bytes : `at least ${bytes}`} bytes encoded, ` +
-        `over maxValueBytes (${max}); it was returned, not stored`,
-    ),
-    call,
-  );
-  return undefined;
 }
