@@ -43,11 +43,15 @@ export function isTracking(c: Connection): boolean {
   return (c.flags ?? '').includes('t');
 }
 
-/** One short description per connection, for failure messages. */
+/** One short description per connection (and its server, when known), for failure messages. */
 export function describeConnections(connections: Connection[]): string {
   if (connections.length === 0) return '(none)';
   return connections
-    .map((c) => `id=${c.id} name=${c.name ?? ''} flags=${c.flags} sub=${c.sub} ssub=${c.ssub ?? '-'} cmd=${c.cmd}`)
+    .map(
+      (c) =>
+        `${c.server === undefined ? '' : `${c.server} `}id=${c.id} name=${c.name ?? ''} flags=${c.flags} ` +
+        `sub=${c.sub} ssub=${c.ssub ?? '-'} cmd=${c.cmd}`,
+    )
     .join('; ');
 }
 

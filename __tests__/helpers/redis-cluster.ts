@@ -86,6 +86,33 @@ function parseMasters(nodes: string): ClusterMaster[] {
 }
 
 /**
+ * One redis-server in cluster mode on a free port. Its cluster bus listens on port + 10000, which
+ * must be free too: a server that cannot bind either exits, and another port is tried.
+ */
+async function spawnClusterNode(dir: string, args: string[]): Promise<RedisServer> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    if (port + 10_000 > 65_535) continue;
+    try {
+      return await spawnRedis({
+        port,
+        args: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(dir, `nodes-${port}.conf`),
+          '--cluster-node-timeout',
+          '2000',
+          ...args,
+        ],
+      });
+    } catch (error) {
+      if (attempt === 3) throw error;
+    }
+  }
+}
+
+/**
  * Spawns `masters * (1 + replicasPerMaster)` redis-servers in cluster mode on free ports (no
  * persistence, node configs in a fresh temp directory), joins them with
  * `redis-cli --cluster create --cluster-yes`, and waits until every node says `cluster_state:ok`.
@@ -100,42 +127,25 @@ export async function spawnRedisCluster(options: RedisClusterOptions = {}): Prom
   };
   try {
     const count = masters * (1 + replicasPerMaster);
-    const ports: number[] = [];
-    // freePort() closes its probe before returning: ask for each port only once, so two never collide.
-    while (ports.length < count) {
-      const port = await freePort();
-      // Cluster nodes also listen on port + 10000 (the bus), which must be a valid, free port too.
-      if (!ports.includes(port) && port + 10_000 <= 65_535) ports.push(port);
+    // allSettled: a node that failed must not leave the others running unseen by stop().
+    const started = await Promise.allSettled(Array.from({ length: count }, () => spawnClusterNode(dir, args)));
+    for (const result of started) if (result.status === 'fulfilled') servers.push(result.value);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
+    const ports = servers.map((s) => s.port);
+    const create = [
+      '--cluster',
+      'create',
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      '--cluster-replicas',
+      String(replicasPerMaster),
+      '--cluster-yes',
+    ];
+    try {
+      await run('redis-cli', create, { timeout: 30_000 });
+    } catch (error) {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      throw new Error(`redis-cli ${create.join(' ')} failed:\n${stdout}${stderr}`, { cause: error });
     }
-    const started = await Promise.all(
-      ports.map((port) =>
-        spawnRedis({
-          port,
-          args: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-config-file',
-            join(dir, `nodes-${port}.conf`),
-            '--cluster-node-timeout',
-            '2000',
-            ...args,
-          ],
-        }),
-      ),
-    );
-    servers.push(...started);
-    await run(
-      'redis-cli',
-      [
-        '--cluster',
-        'create',
-        ...ports.map((p) => `127.0.0.1:${p}`),
-        '--cluster-replicas',
-        String(replicasPerMaster),
-        '--cluster-yes',
-      ],
-      { timeout: 30_000 },
-    );
     await waitFor(
       async () => (await Promise.all(ports.map(clusterStateOk))).every(Boolean),
       'cluster_state:ok on every node',

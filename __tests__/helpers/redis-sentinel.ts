@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { redisCli } from './redis-cluster';
-import { freePort, type RedisServer, spawnRedis } from './redis-server';
+import { type RedisServer, spawnRedis } from './redis-server';
 
 /** A master, its replica and three sentinels watching them, all owned by the test suite. */
 export interface SentinelGroup {
@@ -58,11 +58,10 @@ export async function spawnSentinelGroup(): Promise<SentinelGroup> {
     servers.push(master);
     const replica = await spawnRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
     servers.push(replica);
-    const sentinelServers = await Promise.all(
+    const started = await Promise.allSettled(
       [0, 1, 2].map(async (i) => {
-        const port = await freePort();
         // Sentinel rewrites its config file, so each gets its own.
-        const configFile = join(dir, `sentinel-${i}-${port}.conf`);
+        const configFile = join(dir, `sentinel-${i}.conf`);
         await writeFile(
           configFile,
           [
@@ -73,11 +72,14 @@ export async function spawnSentinelGroup(): Promise<SentinelGroup> {
             '',
           ].join('\n'),
         );
-        const sentinel = await spawnRedis({ port, configFile, args: ['--sentinel'] });
-        servers.push(sentinel);
-        return sentinel;
+        return spawnRedis({ configFile, args: ['--sentinel'] });
       }),
     );
+    // allSettled: a sentinel that failed must not leave the others running unseen by stop().
+    const sentinelServers: RedisServer[] = [];
+    for (const result of started) if (result.status === 'fulfilled') sentinelServers.push(result.value);
+    servers.push(...sentinelServers);
+    for (const result of started) if (result.status === 'rejected') throw result.reason;
     await waitFor(
       async () =>
         (await Promise.all(sentinelServers.map((s) => sentinelSeesBoth(s.port, master.port, replica.port)))).every(

@@ -48,17 +48,28 @@ export function freePort(): Promise<number> {
   });
 }
 
-function ping(port: number): Promise<boolean> {
+/**
+ * The process id of the redis-server answering on `port` (`INFO server`), or `undefined` when none
+ * answers. Telling servers apart by pid matters: a port handed out by {@link freePort} can be taken
+ * by another server before ours binds it, and then that one answers while ours has exited.
+ */
+function answeringPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = new Socket();
-    const done = (ok: boolean) => {
+    let reply = '';
+    const done = (pid: number | undefined) => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(200, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
+    socket.setTimeout(200, () => done(undefined));
+    socket.once('error', () => done(undefined));
+    socket.connect(port, '127.0.0.1', () => socket.write('INFO server\r\n'));
+    socket.on('data', (data) => {
+      reply += data.toString();
+      const pid = /process_id:(\d+)/.exec(reply);
+      if (pid !== null) done(Number(pid[1]));
+      else if (reply.startsWith('-')) done(undefined);
+    });
   });
 }
 
@@ -92,7 +103,18 @@ export interface SpawnRedisOptions {
  */
 export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<RedisServer> {
   assertRedisServerInstalled();
-  const port = options.port ?? (await freePort());
+  // A free port may be taken before the server binds it: then try another, unless the caller chose it.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await spawnOn(port, options);
+    } catch (error) {
+      if (options.port !== undefined || attempt === 3) throw error;
+    }
+  }
+}
+
+async function spawnOn(port: number, options: SpawnRedisOptions): Promise<RedisServer> {
   // Its own directory: a replica writes the RDB it syncs, and a server started where one lies would
   // load it and not start empty (a cluster node would then refuse to join).
   const dir = mkdtempSync(join(tmpdir(), `cache-memoize-redis-${port}-`));
@@ -114,8 +136,21 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
 
   async function start(): Promise<void> {
     rmSync(join(dir, 'dump.rdb'), { force: true });
-    child = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
-    await waitUntil(() => ping(port), `redis-server on port ${port}`);
+    const starting = spawn('redis-server', args, { stdio: 'ignore', cwd: dir });
+    child = starting;
+    try {
+      await waitUntil(async () => {
+        if (starting.exitCode !== null || starting.signalCode !== null) {
+          throw new Error(`redis-server on port ${port} exited at start (${starting.exitCode ?? starting.signalCode})`);
+        }
+        return (await answeringPid(port)) === starting.pid;
+      }, `redis-server on port ${port}`);
+    } catch (error) {
+      starting.kill('SIGKILL');
+      await exited(starting);
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
 
   await start();
