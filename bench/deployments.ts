@@ -1,0 +1,114 @@
+import { createClient, createCluster, createSentinel } from 'redis';
+import { spawnRedisCluster } from '../__tests__/helpers/redis-cluster';
+import { spawnSentinelGroup } from '../__tests__/helpers/redis-sentinel';
+import { spawnRedis } from '../__tests__/helpers/redis-server';
+import { createMemoizer } from '../lib';
+import type { RedisLike } from '../lib/stores/redis/drivers';
+import { asyncRate, compare, consume } from './lib/measure';
+
+// `npm run bench:deployments`: the hit path on every kind of client and deployment, as a ratio to a
+// raw GET + JSON.parse through the same client object, 100 in flight over 100 keys, interleaved
+// rounds in one process. Spawns its own servers: one redis-server, a 3-master cluster, a Sentinel
+// group.
+
+const LANES = 100;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+
+interface Subject {
+  name: string;
+  client: RedisLike & { get(key: string): Promise<unknown>; set(key: string, value: string): Promise<unknown> };
+  close(): Promise<unknown>;
+}
+
+function relatedPosts(lane: number): Array<{ id: number; title: string; score: number }> {
+  return Array.from({ length: 10 }, (_, i) => ({ id: lane * 10 + i, title: `post ${lane}-${i}`, score: i / 7 }));
+}
+
+async function measure(subject: Subject): Promise<string> {
+  const { client } = subject;
+  const keyPrefix = `bench-deploy-${Date.now()}`;
+  const raw = Array.from({ length: LANES }, (_, lane) => `${keyPrefix}:raw:{${lane}}`);
+  for (let lane = 0; lane < LANES; lane++) await client.set(raw[lane] as string, JSON.stringify(relatedPosts(lane)));
+  const f = createMemoizer({ client, keyPrefix, ttl: '1h' })(async function related(lane: number) {
+    return relatedPosts(lane);
+  });
+  for (let lane = 0; lane < LANES; lane++) await f(lane);
+  const bare =
+    typeof (client as { withCommandOptions?: unknown }).withCommandOptions === 'function'
+      ? (client as unknown as { withCommandOptions(o: object): Subject['client'] }).withCommandOptions({ timeout: 0 })
+      : client;
+  const comparison = await compare({
+    baseline: (ms) =>
+      asyncRate(async (lane) => consume(JSON.parse(String(await bare.get(raw[lane] as string)))), LANES, ms),
+    candidate: (ms) => asyncRate(async (lane) => consume(await f(lane)), LANES, ms),
+    rounds: ROUNDS,
+    roundMs: 300,
+    warmupMs: 300,
+  });
+  await f.invalidateAll();
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  return `| ${subject.name} | ${fmt(comparison.baselineMedian)} | ${fmt(comparison.candidateMedian)} | ${comparison.ratio.toFixed(2)}x (${comparison.pairRatioMin.toFixed(2)}–${comparison.pairRatioMax.toFixed(2)}) |`;
+}
+
+async function main(): Promise<void> {
+  const [server, cluster, group] = await Promise.all([
+    spawnRedis(),
+    spawnRedisCluster({ masters: 3 }),
+    spawnSentinelGroup(),
+  ]);
+  const rows: string[] = [];
+  try {
+    const subjects: Array<() => Promise<Subject>> = [
+      async () => {
+        const client = createClient({ url: server.url });
+        client.on('error', () => {});
+        await client.connect();
+        return {
+          name: 'node-redis client',
+          client: client as unknown as Subject['client'],
+          close: () => client.close(),
+        };
+      },
+      async () => {
+        const client = createCluster({ rootNodes: cluster.rootNodes });
+        client.on('error', () => {});
+        await client.connect();
+        return {
+          name: 'node-redis cluster (3 masters)',
+          client: client as unknown as Subject['client'],
+          close: () => client.close(),
+        };
+      },
+      async () => {
+        const client = createSentinel({ name: group.name, sentinelRootNodes: group.sentinels });
+        client.on('error', () => {});
+        await client.connect();
+        return {
+          name: 'node-redis sentinel',
+          client: client as unknown as Subject['client'],
+          close: () => client.close(),
+        };
+      },
+    ];
+    for (const make of subjects) {
+      const subject = await make();
+      try {
+        rows.push(await measure(subject));
+      } finally {
+        await subject.close();
+      }
+    }
+  } finally {
+    await Promise.allSettled([server.stop(), cluster.stop(), group.stop()]);
+  }
+  process.stdout.write(
+    `hit, ${LANES} in flight over ${LANES} keys, ${ROUNDS} interleaved rounds; ratio = memoized hit / raw GET + JSON.parse on the same client\n\n` +
+      '| client | raw GET ops/s | cache-memoize ops/s | ratio (round range) |\n|---|---:|---:|---:|\n' +
+      `${rows.join('\n')}\n`,
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String(error)}\n`);
+  process.exitCode = 1;
+});
