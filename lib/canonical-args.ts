@@ -1,18 +1,8 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import objectHash from 'object-hash';
-import {
-  type BuiltinKind,
-  builtinKind,
-  bytesOf,
-  entriesOf,
-  membersOf,
-  nativeName,
-  prototypeKind,
-  regExpParts,
-  shortPath,
-  timeOf,
-  unboxed,
-} from './builtins';
+import { type BuiltinKind, builtinKind, nativeName, prototypeKind } from './builtins/kinds';
+import { bytesOf, entriesOf, membersOf, regExpParts, timeOf, unboxed } from './builtins/slots';
+import { shortPath } from './error-path';
 import { valueKey } from './key';
 
 // One-shot crypto.hash arrived in Node 20.12; it skips the Hash object and is about twice as fast.

@@ -1,16 +1,6 @@
-import {
-  type BuiltinKind,
-  builtinKind,
-  bytesOf,
-  entriesOf,
-  hasBrand,
-  membersOf,
-  regExpParts,
-  shortPath,
-  TYPED_ARRAYS,
-  type TypedArrayKind,
-  timeOf,
-} from './builtins';
+import { type BuiltinKind, builtinKind, hasBrand, TYPED_ARRAYS, type TypedArrayKind } from './builtins/kinds';
+import { bytesOf, entriesOf, membersOf, regExpParts, timeOf } from './builtins/slots';
+import { shortPath } from './error-path';
 import { SerializationError } from './errors';
 
 // Envelope header: library tag, format version, body kind. Anything else in the store is a miss.
