@@ -55,40 +55,14 @@ export const TYPED_ARRAYS: Readonly<Record<TypedArrayKind, TypedArrayConstructor
   BigUint64Array,
 };
 
-const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+/** `%TypedArray%.prototype`, the prototype every typed array prototype of this realm extends. */
+export const TypedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
 
-function getter(proto: object, key: PropertyKey): (this: unknown) => unknown {
-  return Object.getOwnPropertyDescriptor(proto, key)?.get as (this: unknown) => unknown;
-}
-
-// Intrinsic getters and methods of this realm: they read the internal slots of a value from any
-// realm, and an own property of the value cannot shadow them.
-const typedArrayTag = getter(TypedArrayPrototype, Symbol.toStringTag);
-const typedArrayBuffer = getter(TypedArrayPrototype, 'buffer');
-const typedArrayOffset = getter(TypedArrayPrototype, 'byteOffset');
-const typedArrayLength = getter(TypedArrayPrototype, 'byteLength');
-const dataViewBuffer = getter(DataView.prototype, 'buffer');
-const dataViewOffset = getter(DataView.prototype, 'byteOffset');
-const dataViewLength = getter(DataView.prototype, 'byteLength');
-const regExpSource = getter(RegExp.prototype, 'source');
-// The flags getter reads `global` and the rest through the object, so an own property could lie to it.
-const regExpFlags = (
-  [
-    ['d', 'hasIndices'],
-    ['g', 'global'],
-    ['i', 'ignoreCase'],
-    ['m', 'multiline'],
-    ['s', 'dotAll'],
-    ['u', 'unicode'],
-    ['v', 'unicodeSets'],
-    ['y', 'sticky'],
-  ] as const
-)
-  .filter(([, name]) => Object.hasOwn(RegExp.prototype, name))
-  .map(([flag, name]): [string, (this: unknown) => unknown] => [flag, getter(RegExp.prototype, name)]);
-const dateTime = Date.prototype.getTime;
-const mapEntries = Map.prototype.entries;
-const setValues = Set.prototype.values;
+// This realm's intrinsic getter: it reads the internal slot of a typed array from any realm, and an
+// own property of the value cannot shadow it.
+const typedArrayTag = Object.getOwnPropertyDescriptor(TypedArrayPrototype, Symbol.toStringTag)?.get as (
+  this: unknown,
+) => unknown;
 
 function isTypedArrayOf(kind: TypedArrayKind): (value: object) => boolean {
   return (value) => typedArrayTag.call(value) === kind;
@@ -197,66 +171,4 @@ export function builtinKind(value: object): BuiltinKind | undefined {
 /** Whether `value` carries the brand of the built-in named `name` (a subclass instance does too). */
 export function hasBrand(value: object, name: string): boolean {
   return Object.hasOwn(BRANDS, name) && name !== 'Object' && BRANDS[name as BuiltinKind](value);
-}
-
-/** True for `{...}` literals and `Object.create(null)` objects, from any realm. */
-export function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as object | null;
-  return proto === null || proto === Object.prototype || prototypeKind(proto) === 'Object';
-}
-
-/** The bytes a Buffer, typed array, DataView, ArrayBuffer or SharedArrayBuffer holds (a view, not a copy). */
-export function bytesOf(value: object, kind: BuiltinKind): Buffer {
-  if (kind === 'ArrayBuffer' || kind === 'SharedArrayBuffer') return Buffer.from(value as ArrayBuffer);
-  const isView = kind === 'DataView';
-  const buffer = (isView ? dataViewBuffer : typedArrayBuffer).call(value) as ArrayBuffer;
-  const offset = (isView ? dataViewOffset : typedArrayOffset).call(value) as number;
-  const length = (isView ? dataViewLength : typedArrayLength).call(value) as number;
-  return Buffer.from(buffer, offset, length);
-}
-
-/** Epoch milliseconds of a Date from any realm (`NaN` for an invalid one). */
-export function timeOf(date: object): number {
-  return dateTime.call(date);
-}
-
-/** The entries of a Map from any realm, whatever its own properties say. */
-export function entriesOf(map: object): IterableIterator<[unknown, unknown]> {
-  return mapEntries.call(map as Map<unknown, unknown>);
-}
-
-/** The members of a Set from any realm, whatever its own properties say. */
-export function membersOf(set: object): IterableIterator<unknown> {
-  return setValues.call(set as Set<unknown>);
-}
-
-/** Source and flags of a RegExp from any realm. */
-export function regExpParts(regExp: object): [source: string, flags: string] {
-  let flags = '';
-  for (const [flag, isSet] of regExpFlags) if (isSet.call(regExp) === true) flags += flag;
-  return [regExpSource.call(regExp) as string, flags];
-}
-
-/** The primitive inside a boxed `Number`, `String`, `Boolean`, `BigInt` or `Symbol`. */
-export function unboxed(value: object, kind: 'Number' | 'String' | 'Boolean' | 'BigInt' | 'Symbol'): unknown {
-  switch (kind) {
-    case 'Number':
-      return Number.prototype.valueOf.call(value);
-    case 'String':
-      return String.prototype.valueOf.call(value);
-    case 'Boolean':
-      return Boolean.prototype.valueOf.call(value);
-    case 'BigInt':
-      return BigInt.prototype.valueOf.call(value);
-    default:
-      return Symbol.prototype.valueOf.call(value);
-  }
-}
-
-const PATH_END_LENGTH = 60;
-
-/** A path for an error message (`.a[0].b`), with the middle of a very deep one left out. */
-export function shortPath(path: string): string {
-  if (path.length <= 3 * PATH_END_LENGTH) return path;
-  return `${path.slice(0, PATH_END_LENGTH)}…${path.slice(-PATH_END_LENGTH)}`;
 }
