@@ -1,0 +1,559 @@
+import keySlot from 'cluster-key-slot';
+import { createCluster, createSentinel } from 'redis';
+import type { MemoizeErrorCode } from '../../lib/errors';
+import type { RedisLike } from '../../lib/stores/redis/drivers';
+import { reconnectForever } from '../../lib/stores/redis/resilient-client';
+import { type ClusterMaster, type RedisCluster, servesSlot, spawnRedisCluster } from '../helpers/redis-cluster';
+import { spawnSentinelGroup } from '../helpers/redis-sentinel';
+import { type CallRecord, type LoadResult, type Rig, rig, startLoad, startProbe, warm, within } from './failover-load';
+
+/**
+ * Failovers of a Redis Cluster and a Sentinel group under load, against real redis-server processes:
+ * shared by the fault tests (which assert on the figures) and `bench/failover.ts` (which prints them).
+ */
+
+/** How hard a scenario loads the library. */
+export interface LoadShape {
+  /** Distinct entries, spread over every slot range. */
+  keys: number;
+  /** Calls fired per tick, without waiting for earlier ticks. */
+  batch: number;
+  /** Tick length in ms. */
+  everyMs: number;
+}
+
+/** The tests' load: 200 calls every 50 ms over 300 entries. */
+export const TEST_LOAD: LoadShape = { keys: 300, batch: 200, everyMs: 50 };
+
+export interface FailoverFigures {
+  scenario: string;
+  /** Calls made from just before the fault until caching had resumed. */
+  calls: number;
+  /** Calls that rejected or returned a wrong value (must be 0). */
+  failed: number;
+  failures: string[];
+  /** Errors reported for entries the fault did not touch (a healthy master's slots), by code. */
+  healthyErrors: Partial<Record<MemoizeErrorCode, number>>;
+  /** From the first to the last error reported for a healthy master's entry, in ms (0: none). */
+  healthySkippedMs: number;
+  /** Errors reported for the entries the fault did touch, by code. */
+  affectedErrors: Partial<Record<MemoizeErrorCode, number>>;
+  /**
+   * How long the entries the fault touched got no hit, in ms: the longest stretch from the fault on
+   * without a hit (counting calls begun after the fault only). For a dead master, the time from the
+   * fault until caching resumed. `undefined`: no hit at all after the fault.
+   */
+  resumeMs: number | undefined;
+  /**
+   * The same for the client on its own: the longest stretch without an answer to a plain `GET` of a
+   * touched slot, sent every 50 ms. What the client needed to reach the new master, of
+   * {@link resumeMs}; the rest is the library's.
+   */
+  clientResumeMs: number | undefined;
+  /** Errors reported for touched entries in calls begun after the longest stretch ended, by code. */
+  affectedErrorsAfterResume: Partial<Record<MemoizeErrorCode, number>>;
+  /**
+   * Time windows (of {@link WINDOW_MS}) between the fault and the resumption in which some healthy
+   * master had no hit at all.
+   */
+  healthyWindowsWithoutHits: number;
+  notes: Record<string, number | string | boolean>;
+  /** Every event recorded, for a closer look at a failure. */
+  events: CallRecord[];
+  faultAt: number;
+}
+
+/** The window in which every healthy master must keep hitting. */
+export const WINDOW_MS = 250;
+
+/**
+ * A replica's first sync starts at once: by default a master waits 5 s for more replicas before a
+ * diskless sync, which only slows the set-up between two failovers.
+ */
+const FAST_SYNC = ['--repl-diskless-sync-delay', '0'];
+
+/** Cluster client options of a cache that must not hang: the README's settings, for every node. */
+function clusterClient(cluster: RedisCluster) {
+  const client = createCluster({
+    rootNodes: cluster.rootNodes,
+    defaults: {
+      disableOfflineQueue: true,
+      pingInterval: 1000,
+      socket: { connectTimeout: 1000, socketTimeout: 3000, reconnectStrategy: reconnectForever },
+    },
+  });
+  client.on('error', () => {});
+  return client;
+}
+
+function count(records: CallRecord[]): Partial<Record<MemoizeErrorCode, number>> {
+  const counts: Partial<Record<MemoizeErrorCode, number>> = {};
+  for (const r of records) if (r.code !== undefined) counts[r.code] = (counts[r.code] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The figures of one fault: `affected(slot)` says whether the fault touches a slot; `groupOf(slot)`
+ * names the master group a healthy slot belongs to (for the per-window hit check).
+ */
+function figuresOf(
+  scenario: string,
+  r: Rig,
+  load: LoadResult,
+  probe: { answers: Array<{ startedAt: number; at: number }> },
+  faultAt: number,
+  endAt: number,
+  affected: (slot: number) => boolean,
+  groupOf: (slot: number) => string,
+  notes: FailoverFigures['notes'],
+): FailoverFigures {
+  const during = r.events.filter((e) => e.at >= faultAt && e.at <= endAt);
+  const healthyErrorEvents = during.filter((e) => e.kind === 'error' && !affected(e.slot));
+  const affectedHits = during.filter((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt >= faultAt);
+  const stretch = longestStretch(
+    affectedHits.map((e) => e.at),
+    faultAt,
+  );
+  const resumedAt = stretch?.endsAt ?? endAt;
+  const healthyGroups = new Set(r.events.filter((e) => !affected(e.slot)).map((e) => groupOf(e.slot)));
+  let healthyWindowsWithoutHits = 0;
+  const until = resumedAt;
+  for (let from = faultAt; from + WINDOW_MS <= until; from += WINDOW_MS) {
+    const hitting = new Set(
+      during
+        .filter((e) => e.kind === 'hit' && e.at >= from && e.at < from + WINDOW_MS && !affected(e.slot))
+        .map((e) => groupOf(e.slot)),
+    );
+    if ([...healthyGroups].some((g) => !hitting.has(g))) healthyWindowsWithoutHits++;
+  }
+  const times = healthyErrorEvents.map((e) => e.at);
+  return {
+    scenario,
+    calls: load.calls,
+    failed: load.failed,
+    failures: load.failures,
+    healthyErrors: count(healthyErrorEvents),
+    healthySkippedMs: times.length === 0 ? 0 : Math.max(...times) - Math.min(...times),
+    affectedErrors: count(during.filter((e) => e.kind === 'error' && affected(e.slot))),
+    resumeMs: stretch?.ms,
+    clientResumeMs: longestStretch(
+      probe.answers.filter((a) => a.startedAt >= faultAt && a.at <= endAt).map((a) => a.at),
+      faultAt,
+    )?.ms,
+    affectedErrorsAfterResume: count(
+      during.filter((e) => e.kind === 'error' && affected(e.slot) && e.startedAt > resumedAt),
+    ),
+    healthyWindowsWithoutHits,
+    notes,
+    events: r.events,
+    faultAt,
+  };
+}
+
+/**
+ * The longest stretch without an event, from `from` on: `times` are the events' times, ascending
+ * and after `from`. `undefined` when there is none at all.
+ */
+function longestStretch(times: number[], from: number): { ms: number; endsAt: number } | undefined {
+  let longest: { ms: number; endsAt: number } | undefined;
+  let last = from;
+  for (const at of times) {
+    if (longest === undefined || at - last > longest.ms) longest = { ms: at - last, endsAt: at };
+    last = at;
+  }
+  return longest;
+}
+
+/** Arguments 0..n-1; with 300 or more they land on every master of a 3-master cluster. */
+function argsOf(shape: LoadShape): number[] {
+  return Array.from({ length: shape.keys }, (_, i) => i);
+}
+
+/** The master (by port) that serves each slot now. */
+function slotOwners(masters: ClusterMaster[]): (slot: number) => number {
+  return (slot) => masters.find((m) => servesSlot(m, slot))?.port ?? -1;
+}
+
+/** Options of a cluster scenario: the load, and how long it may wait for caching to resume. */
+export interface ScenarioOptions {
+  load?: LoadShape;
+  resumeWithinMs?: number;
+}
+
+/** Options of {@link clusterMasterKilled}. */
+export interface MasterKilledOptions extends ScenarioOptions {
+  /**
+   * `cluster-require-full-coverage`. With Redis's default (`yes`), every node answers `CLUSTERDOWN`
+   * to every key while a master is marked failed and not yet replaced, so no client can reach a
+   * healthy master then; with `no`, healthy masters keep serving their own slots.
+   * @default false
+   */
+  requireFullCoverage?: boolean;
+}
+
+/**
+ * 1. A 3-master + 3-replica cluster (`cluster-node-timeout` 1000 ms) under load; one master is
+ * killed (`SIGKILL`); its replica takes over.
+ */
+export async function clusterMasterKilled(options: MasterKilledOptions = {}): Promise<FailoverFigures> {
+  const { load: shape = TEST_LOAD, resumeWithinMs = 15_000, requireFullCoverage = false } = options;
+  const cluster = await spawnRedisCluster({
+    masters: 3,
+    replicasPerMaster: 1,
+    args: [
+      '--cluster-node-timeout',
+      '1000',
+      '--cluster-require-full-coverage',
+      requireFullCoverage ? 'yes' : 'no',
+      ...FAST_SYNC,
+    ],
+  });
+  const client = clusterClient(cluster);
+  try {
+    await client.connect();
+    const r = rig(client as unknown as RedisLike);
+    const args = argsOf(shape);
+    await warm(r, args);
+    const before = await cluster.masters();
+    const ownerBefore = slotOwners(before);
+    const victim = before[0] as ClusterMaster;
+    const affected = (slot: number) => servesSlot(victim, slot);
+    const probeKey = r.f.keyFor(args.find((n) => affected(keySlot(r.f.keyFor(n)))) as number);
+    const probe = startProbe(() => client.get(probeKey), r.now);
+
+    const load = startLoad(r.f, args, shape);
+    await within(300, () => false);
+    const faultAt = r.now();
+    await cluster.node(victim.port).kill();
+    const after = await cluster.awaitFailover(victim.port);
+    const failoverMs = r.now() - faultAt;
+    const resumed = await within(resumeWithinMs, () =>
+      r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > faultAt),
+    );
+    // Some load after the resumption, so that a circuit reopening would show.
+    await within(500, () => false);
+    const endAt = r.now();
+    probe.stop();
+    const result = await load.stop();
+    const promoted = after.find((m) => m.slots.length > 0 && !before.some((b) => b.port === m.port));
+    return figuresOf(
+      `cluster: SIGKILL of a master (3 masters + 3 replicas, node timeout 1 s, full coverage ${requireFullCoverage ? 'yes' : 'no'})`,
+      r,
+      result,
+      probe,
+      faultAt,
+      endAt,
+      affected,
+      (slot) => String(ownerBefore(slot)),
+      {
+        failoverMs: Math.round(failoverMs),
+        resumed,
+        promotedReplica: promoted?.port ?? 'none',
+        runs: r.runs(),
+      },
+    );
+  } finally {
+    client.destroy();
+    await cluster.stop();
+  }
+}
+
+/**
+ * 2. `redis-cli --cluster reshard` moves `slots` slots (keys and all) from one master to another
+ * while the load runs; a tenth of the calls are misses (begin, lock, compute, write).
+ */
+export async function clusterReshard(
+  options: ScenarioOptions & { slots?: number } = {},
+): Promise<FailoverFigures & { unreadableAfter: number }> {
+  const { load: shape = TEST_LOAD, resumeWithinMs = 10_000, slots = 2000 } = options;
+  const cluster = await spawnRedisCluster({ masters: 3 });
+  const client = clusterClient(cluster);
+  try {
+    await client.connect();
+    const r = rig(client as unknown as RedisLike);
+    const args = argsOf(shape);
+    await warm(r, args);
+    const before = await cluster.masters();
+    const ownerBefore = slotOwners(before);
+    const [from, to] = before as [ClusterMaster, ClusterMaster];
+    // redis-cli moves the source's lowest slots first: probe the entry in the lowest of them.
+    const lowest = args
+      .filter((n) => servesSlot(from, keySlot(r.f.keyFor(n))))
+      .sort((a, b) => keySlot(r.f.keyFor(a)) - keySlot(r.f.keyFor(b)))[0] as number;
+    const probeKey = r.f.keyFor(lowest);
+    const probe = startProbe(() => client.get(probeKey), r.now);
+
+    const load = startLoad(r.f, args, { ...shape, fresh: Math.floor(shape.batch / 10) });
+    await within(300, () => false);
+    const faultAt = r.now();
+    await cluster.reshard({ from, to, slots });
+    const reshardMs = r.now() - faultAt;
+    const ownerAfter = slotOwners(await cluster.masters());
+    const affected = (slot: number) => ownerBefore(slot) !== ownerAfter(slot);
+    const doneAt = r.now();
+    const resumed = await within(resumeWithinMs, () =>
+      r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > doneAt),
+    );
+    await within(500, () => false);
+    const endAt = r.now();
+    probe.stop();
+    const result = await load.stop();
+    // Every entry written before the reshard is still there.
+    const hitsBefore = r.events.filter((e) => e.kind === 'hit').length;
+    for (const n of args) await r.f(n);
+    const unreadableAfter = args.length - (r.events.filter((e) => e.kind === 'hit').length - hitsBefore);
+    let moved = 0;
+    for (let slot = 0; slot < 16_384; slot++) if (affected(slot)) moved++;
+    return {
+      ...figuresOf(
+        `cluster: reshard of ${moved} slots under load (redis-cli --cluster reshard)`,
+        r,
+        result,
+        probe,
+        faultAt,
+        endAt,
+        affected,
+        (slot) => String(ownerBefore(slot)),
+        {
+          reshardMs: Math.round(reshardMs),
+          slotsMoved: moved,
+          resumedAfterReshard: resumed,
+          entriesOnMovedSlots: args.filter((n) => affected(keySlot(r.f.keyFor(n)))).length,
+          runs: r.runs(),
+        },
+      ),
+      unreadableAfter,
+    };
+  } finally {
+    client.destroy();
+    await cluster.stop();
+  }
+}
+
+/** What happened to the entries of the slot caught mid-migration, by how far each had moved. */
+export interface MigratingSlotFacts {
+  slot: number;
+  /** Entries moved (value and token) to the target before the load. */
+  movedHits: number;
+  /** Entries left on the source. */
+  stayedHits: number;
+  /** Of the entries never called before, how many a second call found cached. */
+  freshCached: number;
+  fresh: number;
+  /** Of the fresh entries, how many times the function ran (lock: once per entry, in one process). */
+  freshRuns: number;
+  /** `invalidate` of a moved and of a stayed entry: `ok` or the error's message. */
+  invalidateMoved: string;
+  invalidateStayed: string;
+  /** After invalidate, a call computed anew (miss) and the next one hit. */
+  refilledAfterInvalidate: number;
+  /** Entries of the slot that hit, once the migration was finished, on their second call. */
+  hitsAfterFinish: number;
+  entriesInSlot: number;
+}
+
+/** `count` arguments, beyond those the load uses, whose entries land in `slot`. */
+function argsInSlot(r: Rig, slot: number, count: number, from: number): number[] {
+  const found: number[] = [];
+  for (let n = from; found.length < count; n++) if (keySlot(r.f.keyFor(n)) === slot) found.push(n);
+  return found;
+}
+
+/**
+ * 3. One slot caught mid-migration: `IMPORTING` on the target, `MIGRATING` on the source, some of its
+ * entries moved with `MIGRATE` and others not. The load keeps running over every slot while hits,
+ * misses with locks and `invalidate` go to that slot (ASK redirections); then the migration ends.
+ */
+export async function clusterSlotMigrating(
+  options: ScenarioOptions & { holdMs?: number } = {},
+): Promise<FailoverFigures & { facts: MigratingSlotFacts }> {
+  const { load: shape = TEST_LOAD, holdMs = 2000 } = options;
+  const cluster = await spawnRedisCluster({ masters: 3 });
+  const client = clusterClient(cluster);
+  try {
+    await client.connect();
+    const r = rig(client as unknown as RedisLike);
+    const args = argsOf(shape);
+    await warm(r, args);
+    const [source, target] = (await cluster.masters()) as [ClusterMaster, ClusterMaster];
+    const ownerBefore = slotOwners(await cluster.masters());
+    // A slot of the source, and entries in it beyond the load's own arguments.
+    const slot = keySlot(r.f.keyFor(args.find((n) => servesSlot(source, keySlot(r.f.keyFor(n)))) as number));
+    const inSlot = argsInSlot(r, slot, 8, 10_000);
+    const moved = inSlot.slice(0, 3);
+    const stayed = inSlot.slice(3, 6);
+    const fresh = inSlot.slice(6);
+    await warm(r, [...moved, ...stayed]);
+    const affected = (s: number) => s === slot;
+
+    await cluster.beginSlotMigration(slot, source, target);
+    await cluster.migrateKeys(
+      source,
+      target,
+      moved.flatMap((n) => [r.f.keyFor(n), `${r.f.keyFor(n)}:g`]),
+    );
+    const probeKey = r.f.keyFor(moved[0] as number);
+    const probe = startProbe(() => client.get(probeKey), r.now);
+    const load = startLoad(r.f, args, { ...shape, fresh: Math.floor(shape.batch / 10) });
+    const faultAt = r.now();
+
+    // Hits of these calls only: the load never calls these arguments.
+    const hitsOf = async (ns: number[]) => {
+      const keys = new Set(ns.map((n) => r.f.keyFor(n)));
+      const from = r.events.length;
+      for (const n of ns) await r.f(n);
+      return r.events.slice(from).filter((e) => e.kind === 'hit' && keys.has(e.key)).length;
+    };
+    const movedHits = await hitsOf(moved);
+    const stayedHits = await hitsOf(stayed);
+    const runsBefore = r.runs();
+    await Promise.all(fresh.flatMap((n) => [r.f(n), r.f(n), r.f(n)]));
+    const freshRuns = r.runs() - runsBefore;
+    const freshCached = await hitsOf(fresh);
+    const invalidated = async (n: number) => {
+      try {
+        await r.f.invalidate(n);
+        return 'ok';
+      } catch (error) {
+        return error instanceof Error ? error.message : String(error);
+      }
+    };
+    const invalidateMoved = await invalidated(moved[0] as number);
+    const invalidateStayed = await invalidated(stayed[0] as number);
+    const pair = [moved[0] as number, stayed[0] as number];
+    const runsBeforeRefill = r.runs();
+    for (const n of pair) await r.f(n);
+    const refilledRuns = r.runs() - runsBeforeRefill;
+    const refilledHits = await hitsOf(pair);
+    await within(holdMs, () => false);
+
+    await cluster.finishSlotMigration(slot, source, target);
+    const doneAt = r.now();
+    await within(5000, () => r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > doneAt));
+    await within(300, () => false);
+    const endAt = r.now();
+    probe.stop();
+    const result = await load.stop();
+    // Entries not cached during the migration fill now; then every one of them hits.
+    for (const n of inSlot) await r.f(n);
+    const hitsAfterFinish = await hitsOf(inSlot);
+    const facts: MigratingSlotFacts = {
+      slot,
+      movedHits,
+      stayedHits,
+      fresh: fresh.length,
+      freshRuns,
+      freshCached,
+      invalidateMoved,
+      invalidateStayed,
+      refilledAfterInvalidate: refilledRuns === pair.length ? refilledHits : 0,
+      hitsAfterFinish,
+      entriesInSlot: inSlot.length,
+    };
+    return {
+      ...figuresOf(
+        `cluster: slot ${slot} mid-migration (IMPORTING/MIGRATING, ${moved.length} of ${moved.length + stayed.length} entries moved) for ${holdMs / 1000} s`,
+        r,
+        result,
+        probe,
+        faultAt,
+        endAt,
+        affected,
+        (s) => String(ownerBefore(s)),
+        { runs: r.runs() },
+      ),
+      facts,
+    };
+  } finally {
+    client.destroy();
+    await cluster.stop();
+  }
+}
+
+/**
+ * 4. A sentinel group (1 master, 1 replica, 3 sentinels) under load: `SENTINEL FAILOVER`, then, once
+ * the old master is the new one's replica, `SIGKILL` of the new master. One figure per failover.
+ */
+export async function sentinelFailovers(options: ScenarioOptions = {}): Promise<FailoverFigures[]> {
+  const { load: shape = TEST_LOAD, resumeWithinMs = 15_000 } = options;
+  const group = await spawnSentinelGroup({ args: FAST_SYNC });
+  const sentinel = createSentinel({
+    name: group.name,
+    sentinelRootNodes: group.sentinels,
+    nodeClientOptions: {
+      disableOfflineQueue: true,
+      pingInterval: 1000,
+      socket: { connectTimeout: 1000, socketTimeout: 3000, reconnectStrategy: reconnectForever },
+    },
+  });
+  sentinel.on('error', () => {});
+  try {
+    await sentinel.connect();
+    const r = rig(sentinel as unknown as RedisLike);
+    const args = argsOf(shape);
+    await warm(r, args);
+    const everything = () => true;
+    const figures: FailoverFigures[] = [];
+    const faults: Array<[string, (port: number) => Promise<void>]> = [
+      ['sentinel: SENTINEL FAILOVER (1 master, 1 replica, 3 sentinels)', () => group.failover()],
+      ['sentinel: SIGKILL of the master (down-after 1 s)', (port) => group.server(port).kill()],
+    ];
+    for (const [scenario, fault] of faults) {
+      await group.awaitReplicasInSync();
+      const oldPort = await group.masterPort();
+      const probe = startProbe(() => sentinel.get('failover-probe'), r.now);
+      const load = startLoad(r.f, args, shape);
+      await within(300, () => false);
+      const faultAt = r.now();
+      await fault(oldPort);
+      const newPort = await group.awaitNewMaster(oldPort);
+      const failoverMs = r.now() - faultAt;
+      // Caching has resumed once a call begun after the client moved to the new master hits.
+      const switched = await within(resumeWithinMs, () => sentinel.getMasterNode()?.port === newPort);
+      const switchedAt = r.now();
+      const resumed = await within(resumeWithinMs, () =>
+        r.events.some((e) => e.kind === 'hit' && e.startedAt > switchedAt),
+      );
+      await within(500, () => false);
+      const endAt = r.now();
+      probe.stop();
+      const result = await load.stop();
+      figures.push(
+        figuresOf(scenario, r, result, probe, faultAt, endAt, everything, () => 'master', {
+          failoverMs: Math.round(failoverMs),
+          clientSwitchedMs: switched ? Math.round(switchedAt - faultAt) : 'never',
+          resumed,
+          oldMaster: oldPort,
+          newMaster: newPort,
+        }),
+      );
+    }
+    return figures;
+  } finally {
+    sentinel.destroy();
+    await group.stop();
+  }
+}
+
+function codes(counts: Partial<Record<MemoizeErrorCode, number>>): string {
+  const entries = Object.entries(counts);
+  return entries.length === 0 ? 'none' : entries.map(([code, n]) => `${code} x${n}`).join(', ');
+}
+
+function ms(value: number | undefined): string {
+  return value === undefined ? 'never' : `${Math.round(value)} ms`;
+}
+
+/** One line per figure, for the test output and for failure messages. */
+export function describeFigures(f: FailoverFigures): string {
+  const notes = Object.entries(f.notes)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return [
+    `${f.scenario}:`,
+    `  calls ${f.calls}, failed ${f.failed}${f.failures.length > 0 ? ` (${f.failures.join('; ')})` : ''}`,
+    `  healthy masters' entries: skipped for ${ms(f.healthySkippedMs)} (${codes(f.healthyErrors)}), ${f.healthyWindowsWithoutHits} windows of ${WINDOW_MS} ms without hits`,
+    `  touched entries: caching resumed after ${ms(f.resumeMs)} (client alone: ${ms(f.clientResumeMs)}); errors ${codes(f.affectedErrors)}; after resuming ${codes(f.affectedErrorsAfterResume)}`,
+    `  ${notes}`,
+  ].join('\n');
+}
