@@ -1,0 +1,46 @@
+import { performance } from 'node:perf_hooks';
+import { clusterReshard, describeFigures, type FailoverFigures } from './failovers';
+
+// A 3-master Redis Cluster, a node-redis createCluster client, and 200 memoized calls every 50 ms
+// over 300 entries on every master, a tenth of them misses (begin, lock, compute, write). Meanwhile
+// `redis-cli --cluster reshard` moves 2000 slots, keys and all, from one master to another: each
+// slot goes through IMPORTING/MIGRATING, MIGRATE and SETSLOT NODE, and the client follows ASK and
+// MOVED redirections.
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let figures: FailoverFigures & { unreadableAfter: number };
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  const started = performance.now();
+  figures = await clusterReshard({ slots: 2000 });
+  process.stdout.write(
+    `${describeFigures(figures)}\n  entries unreadable after the reshard: ${figures.unreadableAfter}\n` +
+      `  scenario ran in ${Math.round(performance.now() - started)} ms\n`,
+  );
+}, 60_000);
+afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+test('every call resolves with its value while slots move', () => {
+  expect(figures.calls).toBeGreaterThan(5000);
+  expect(figures.failures).toEqual([]);
+  expect(figures.failed).toBe(0);
+  expect(unhandled).toEqual([]);
+});
+
+test('entries on the moving slots stay readable: hits go on during the reshard and after it', () => {
+  expect(figures.notes.slotsMoved).toBe(2000);
+  expect(figures.notes.entriesOnMovedSlots).toBeGreaterThan(10);
+  expect(figures.notes.resumedAfterReshard).toBe(true);
+  // Hits on the moved slots never stop for longer than a few ticks of the load.
+  expect(figures.resumeMs).toBeDefined();
+  expect(figures.resumeMs as number).toBeLessThan(1000);
+  // Every entry written before the reshard is still there, on its new master.
+  expect(figures.unreadableAfter).toBe(0);
+});
+
+test('entries on slots that do not move are not disturbed', () => {
+  expect(figures.healthyErrors).toEqual({});
+  expect(figures.healthyWindowsWithoutHits).toBe(0);
+});
