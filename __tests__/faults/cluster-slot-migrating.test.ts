@@ -1,0 +1,67 @@
+import { performance } from 'node:perf_hooks';
+import { clusterSlotMigrating, describeFigures, type FailoverFigures, type MigratingSlotFacts } from './failovers';
+
+// A 3-master Redis Cluster and a node-redis createCluster client. One slot is caught mid-migration
+// for 2 s: `CLUSTER SETSLOT <slot> IMPORTING` on the target, `MIGRATING` on the source, three of its
+// six cached entries moved with MIGRATE (value and token), three left on the source, and two entries
+// never cached. While 200 memoized calls every 50 ms run over every master, the slot's entries are
+// read (hits, through ASK redirections for the moved ones), missed with the lock on, and
+// invalidated. Then the migration ends (SETSLOT NODE on every master).
+
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+let figures: FailoverFigures & { facts: MigratingSlotFacts };
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  const started = performance.now();
+  figures = await clusterSlotMigrating({ holdMs: 2000 });
+  process.stdout.write(
+    `${describeFigures(figures)}\n  ${JSON.stringify(figures.facts)}\n` +
+      `  scenario ran in ${Math.round(performance.now() - started)} ms\n`,
+  );
+}, 60_000);
+afterAll(() => process.off('unhandledRejection', onUnhandled));
+
+/** What was reported for the migrating slot's entries, for failure messages. */
+function reportedForSlot(): string[] {
+  return figures.events
+    .filter((e) => e.kind === 'error' && e.slot === figures.facts.slot)
+    .map((e) => `${e.code}: ${e.message}`);
+}
+
+test('every call resolves with its value', () => {
+  expect(figures.failures).toEqual([]);
+  expect(figures.failed).toBe(0);
+  expect(unhandled).toEqual([]);
+});
+
+test('entries moved to the target and entries still on the source both hit', () => {
+  expect(figures.facts.movedHits).toBe(3);
+  expect(figures.facts.stayedHits).toBe(3);
+});
+
+test('a miss in the migrating slot computes once under the lock and is cached', () => {
+  expect(figures.facts.freshRuns).toBe(figures.facts.fresh);
+  expect({ cached: figures.facts.freshCached, reported: reportedForSlot() }).toEqual({
+    cached: figures.facts.fresh,
+    reported: [],
+  });
+});
+
+test('invalidate resolves for a moved entry and for an entry still on the source; both refill', () => {
+  expect({ moved: figures.facts.invalidateMoved, stayed: figures.facts.invalidateStayed }).toEqual({
+    moved: 'ok',
+    stayed: 'ok',
+  });
+  expect(figures.facts.refilledAfterInvalidate).toBe(2);
+});
+
+test('once the migration ends, every entry of the slot is cached again', () => {
+  expect(figures.facts.hitsAfterFinish).toBe(figures.facts.entriesInSlot);
+});
+
+test('entries in other slots are not disturbed', () => {
+  expect(figures.healthyErrors).toEqual({});
+  expect(figures.healthyWindowsWithoutHits).toBe(0);
+});
