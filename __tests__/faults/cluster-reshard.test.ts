@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { clusterReshard, describeFigures, type FailoverFigures } from './failovers';
 
-// A 3-master Redis Cluster, a node-redis createCluster client, and 200 memoized calls every 50 ms
+// A 3-master Redis Cluster, a node-redis client (`createCluster({ rootNodes })`), and 200 memoized calls every 50 ms
 // over 300 entries on every master, a tenth of them misses (begin, lock, compute, write). Meanwhile
 // `redis-cli --cluster reshard` moves 2000 slots, keys and all, from one master to another: each
 // slot goes through IMPORTING/MIGRATING, MIGRATE and SETSLOT NODE, and the client follows ASK and

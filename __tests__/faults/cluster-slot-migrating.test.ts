@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { clusterSlotMigrating, describeFigures, type FailoverFigures, type MigratingSlotFacts } from './failovers';
 
-// A 3-master Redis Cluster and a node-redis createCluster client. One slot is caught mid-migration
+// A 3-master Redis Cluster and a node-redis client (`createCluster({ rootNodes })`). One slot is caught mid-migration
 // for 2 s: `CLUSTER SETSLOT <slot> IMPORTING` on the target, `MIGRATING` on the source, three of its
 // six cached entries moved with MIGRATE (value and token), three left on the source, and two entries
 // never cached. While 200 memoized calls every 50 ms run over every master, the slot's entries are

@@ -72,15 +72,25 @@ export const WINDOW_MS = 250;
  */
 const FAST_SYNC = ['--repl-diskless-sync-delay', '0'];
 
-/** Cluster client options of a cache that must not hang: the README's settings, for every node. */
-function clusterClient(cluster: RedisCluster) {
+/**
+ * How the scenario's client is set up. `resilient`: the README's settings for a cache that must not
+ * hang, for every node (no offline queue, so commands for a dead node fail at once). `defaults`:
+ * `createCluster({ rootNodes })` or `createSentinel({ name, sentinelRootNodes })` as most code
+ * writes it; commands for a dead node wait in its offline queue, so the library's deadline ends them.
+ */
+export type ClientSetup = 'resilient' | 'defaults';
+
+/** The README's settings for a node-redis client, for every node of a cluster or sentinel group. */
+const RESILIENT_NODE = {
+  disableOfflineQueue: true,
+  pingInterval: 1000,
+  socket: { connectTimeout: 1000, socketTimeout: 3000, reconnectStrategy: reconnectForever },
+};
+
+function clusterClient(cluster: RedisCluster, setup: ClientSetup) {
   const client = createCluster({
     rootNodes: cluster.rootNodes,
-    defaults: {
-      disableOfflineQueue: true,
-      pingInterval: 1000,
-      socket: { connectTimeout: 1000, socketTimeout: 3000, reconnectStrategy: reconnectForever },
-    },
+    ...(setup === 'resilient' ? { defaults: RESILIENT_NODE } : {}),
   });
   client.on('error', () => {});
   return client;
@@ -174,10 +184,12 @@ function slotOwners(masters: ClusterMaster[]): (slot: number) => number {
   return (slot) => masters.find((m) => servesSlot(m, slot))?.port ?? -1;
 }
 
-/** Options of a cluster scenario: the load, and how long it may wait for caching to resume. */
+/** Options of a scenario: the load, the client, and how long it may wait for caching to resume. */
 export interface ScenarioOptions {
   load?: LoadShape;
   resumeWithinMs?: number;
+  /** @default 'defaults' */
+  client?: ClientSetup;
 }
 
 /** Options of {@link clusterMasterKilled}. */
@@ -208,7 +220,7 @@ export async function clusterMasterKilled(options: MasterKilledOptions = {}): Pr
       ...FAST_SYNC,
     ],
   });
-  const client = clusterClient(cluster);
+  const client = clusterClient(cluster, options.client ?? 'defaults');
   try {
     await client.connect();
     const r = rig(client as unknown as RedisLike);
@@ -237,7 +249,7 @@ export async function clusterMasterKilled(options: MasterKilledOptions = {}): Pr
     const result = await load.stop();
     const promoted = after.find((m) => m.slots.length > 0 && !before.some((b) => b.port === m.port));
     return figuresOf(
-      `cluster: SIGKILL of a master (3 masters + 3 replicas, node timeout 1 s, full coverage ${requireFullCoverage ? 'yes' : 'no'})`,
+      `cluster: SIGKILL of a master (3 masters + 3 replicas, node timeout 1 s, full coverage ${requireFullCoverage ? 'yes' : 'no'}; ${options.client ?? 'defaults'} client)`,
       r,
       result,
       probe,
@@ -267,7 +279,7 @@ export async function clusterReshard(
 ): Promise<FailoverFigures & { unreadableAfter: number }> {
   const { load: shape = TEST_LOAD, resumeWithinMs = 10_000, slots = 2000 } = options;
   const cluster = await spawnRedisCluster({ masters: 3 });
-  const client = clusterClient(cluster);
+  const client = clusterClient(cluster, options.client ?? 'defaults');
   try {
     await client.connect();
     const r = rig(client as unknown as RedisLike);
@@ -369,7 +381,7 @@ export async function clusterSlotMigrating(
 ): Promise<FailoverFigures & { facts: MigratingSlotFacts }> {
   const { load: shape = TEST_LOAD, holdMs = 2000 } = options;
   const cluster = await spawnRedisCluster({ masters: 3 });
-  const client = clusterClient(cluster);
+  const client = clusterClient(cluster, options.client ?? 'defaults');
   try {
     await client.connect();
     const r = rig(client as unknown as RedisLike);
@@ -477,14 +489,11 @@ export async function clusterSlotMigrating(
 export async function sentinelFailovers(options: ScenarioOptions = {}): Promise<FailoverFigures[]> {
   const { load: shape = TEST_LOAD, resumeWithinMs = 15_000 } = options;
   const group = await spawnSentinelGroup({ args: FAST_SYNC });
+  const setup = options.client ?? 'defaults';
   const sentinel = createSentinel({
     name: group.name,
     sentinelRootNodes: group.sentinels,
-    nodeClientOptions: {
-      disableOfflineQueue: true,
-      pingInterval: 1000,
-      socket: { connectTimeout: 1000, socketTimeout: 3000, reconnectStrategy: reconnectForever },
-    },
+    ...(setup === 'resilient' ? { nodeClientOptions: RESILIENT_NODE } : {}),
   });
   sentinel.on('error', () => {});
   try {
@@ -495,8 +504,8 @@ export async function sentinelFailovers(options: ScenarioOptions = {}): Promise<
     const everything = () => true;
     const figures: FailoverFigures[] = [];
     const faults: Array<[string, (port: number) => Promise<void>]> = [
-      ['sentinel: SENTINEL FAILOVER (1 master, 1 replica, 3 sentinels)', () => group.failover()],
-      ['sentinel: SIGKILL of the master (down-after 1 s)', (port) => group.server(port).kill()],
+      [`sentinel: SENTINEL FAILOVER (1 master, 1 replica, 3 sentinels; ${setup} client)`, () => group.failover()],
+      [`sentinel: SIGKILL of the master (down-after 1 s; ${setup} client)`, (port) => group.server(port).kill()],
     ];
     for (const [scenario, fault] of faults) {
       await group.awaitReplicasInSync();

@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { describeFigures, type FailoverFigures, sentinelFailovers } from './failovers';
 
-// A sentinel group (1 master, 1 replica, 3 sentinels, down-after 1 s), a node-redis createSentinel
-// client and 200 memoized calls every 50 ms over 300 entries. First `SENTINEL FAILOVER` promotes the
-// replica; once the old master has become its replica, the new master is killed with SIGKILL and
-// the sentinels promote the old one again.
+// A sentinel group (1 master, 1 replica, 3 sentinels, down-after 1 s), a node-redis client
+// (`createSentinel({ name, sentinelRootNodes })`) and 200 memoized calls every 50 ms over 300
+// entries. First `SENTINEL FAILOVER` promotes the replica; once the old master has become its
+// replica, the new master is killed with SIGKILL and the sentinels promote the old one again.
 
 // Slack for a loaded 2-core machine.
 const SLACK_MS = 500;
