@@ -1,9 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import keySlot from 'cluster-key-slot';
-import type { MemoizeError, MemoizeErrorCode } from '../../lib/errors';
-import type { Memoized } from '../../lib/memoize';
-import { createMemoizer } from '../../lib/memoizer';
-import type { RedisLike } from '../../lib/stores/redis/drivers';
+import { createMemoizer, type Memoized, type MemoizeError, type MemoizeErrorCode, type RedisLike } from '../../lib';
 import { sleep, uniquePrefix } from '../helpers/redis';
 
 /**
@@ -45,7 +42,7 @@ export interface Rig {
   now(): number;
 }
 
-export function rig(client: RedisLike, options: { lock?: boolean } = {}): Rig {
+export function rig(client: RedisLike): Rig {
   const origin = performance.now();
   const now = () => performance.now() - origin;
   const events: CallRecord[] = [];
@@ -63,7 +60,6 @@ export function rig(client: RedisLike, options: { lock?: boolean } = {}): Rig {
     client,
     keyPrefix: uniquePrefix('failover'),
     ttl: '1h',
-    lock: options.lock ?? true,
     onHit: ({ key, durationMs }) => record('hit', key, durationMs),
     onMiss: ({ key, durationMs }) => record('miss', key, durationMs),
     onError: ({ key, durationMs, error }) => record('error', key, durationMs, error),
