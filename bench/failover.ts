@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     const notes = Object.entries(f.notes)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    console.log(`- ${f.scenario}: ${notes}${unreadable}${extra}`);
+    console.log(`- ${f.scenario}: steady=${f.steady} ${notes}${unreadable}${extra}`);
   }
 }
 

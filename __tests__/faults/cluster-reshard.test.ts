@@ -38,7 +38,7 @@ const SLACK_MS = 500;
 test('entries on the moving slots stay readable: hits go on during the reshard and after it', () => {
   expect(figures.notes.slotsMoved).toBe(2000);
   expect(figures.notes.entriesOnMovedSlots).toBeGreaterThan(10);
-  expect(figures.notes.resumedAfterReshard).toBe(true);
+  expect(figures.steady).toBe(true);
   // The longest stretch without a hit on a moved entry.
   expect(figures.resumeMs).toBeDefined();
   expect(figures.resumeMs as number).toBeLessThan(COOL_DOWN_MS + TIMEOUT_MS + SLACK_MS);

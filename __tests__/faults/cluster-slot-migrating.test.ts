@@ -70,6 +70,7 @@ test('invalidate resolves for a moved entry and for an entry still on the source
 });
 
 test('once the migration ends, every entry of the slot is cached again', () => {
+  expect(figures.steady).toBe(true);
   expect(figures.facts.hitsAfterFinish).toBe(figures.facts.entriesInSlot);
 });
 

@@ -53,8 +53,11 @@ export interface FailoverFigures {
    * {@link resumeMs}; the rest is the library's.
    */
   clientResumeMs: number | undefined;
-  /** Errors reported for touched entries in calls begun after the longest stretch ended, by code. */
-  affectedErrorsAfterResume: Partial<Record<MemoizeErrorCode, number>>;
+  /**
+   * Caching was steady again when the measurement ended: for {@link STEADY_MS}, touched entries hit
+   * and none of them reported an error. `false`: not within the scenario's limit.
+   */
+  steady: boolean;
   /**
    * Time windows (of {@link WINDOW_MS}) between the fault and the resumption in which some healthy
    * master had no hit at all.
@@ -64,6 +67,30 @@ export interface FailoverFigures {
   /** Every event recorded, for a closer look at a failure. */
   events: CallRecord[];
   faultAt: number;
+}
+
+/** How long touched entries must hit without an error before a scenario's measurement ends. */
+export const STEADY_MS = 1000;
+
+/**
+ * Waits until, for the last {@link STEADY_MS} (all after `from`), touched entries hit and none of
+ * them reported an error; false if `limitMs` passed first. This is where a measurement ends, so that
+ * it holds the whole outage, however late the client's switch comes.
+ */
+async function untilSteady(r: Rig, affected: (slot: number) => boolean, from: number, limitMs: number) {
+  return within(limitMs, () => {
+    const since = r.now() - STEADY_MS;
+    if (since < from) return false;
+    let hit = false;
+    for (let i = r.events.length - 1; i >= 0; i--) {
+      const e = r.events[i] as CallRecord;
+      if (e.at < since) break;
+      if (!affected(e.slot)) continue;
+      if (e.kind === 'error') return false;
+      if (e.kind === 'hit') hit = true;
+    }
+    return hit;
+  });
 }
 
 /** The window in which every healthy master must keep hitting. */
@@ -111,6 +138,7 @@ function count(records: CallRecord[]): Partial<Record<MemoizeErrorCode, number>>
  */
 function figuresOf(
   scenario: string,
+  steady: boolean,
   r: Rig,
   load: LoadResult,
   probe: { answers: Array<{ startedAt: number; at: number }> },
@@ -160,9 +188,7 @@ function figuresOf(
       probe.answers.filter((a) => a.startedAt >= faultAt && a.at <= endAt).map((a) => a.at),
       faultAt,
     )?.ms,
-    affectedErrorsAfterResume: count(
-      during.filter((e) => e.kind === 'error' && affected(e.slot) && e.startedAt > resumedAt),
-    ),
+    steady,
     healthyWindowsWithoutHits,
     notes,
     events: r.events,
@@ -258,17 +284,14 @@ export async function clusterMasterKilled(options: MasterKilledOptions = {}): Pr
     await cluster.node(victim.port).kill();
     const after = await cluster.awaitFailover(victim.port);
     const failoverMs = r.now() - faultAt;
-    const resumed = await within(resumeWithinMs, () =>
-      r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > faultAt),
-    );
-    // Some load after the resumption, so that a circuit reopening would show.
-    await sleep(500);
+    const steady = await untilSteady(r, affected, r.now(), resumeWithinMs);
     const endAt = r.now();
     probe.stop();
     const result = await load.stop();
     const promoted = after.find((m) => m.slots.length > 0 && !before.some((b) => b.port === m.port));
     return figuresOf(
       `cluster: SIGKILL of a master (3 masters + 3 replicas, node timeout 1 s, full coverage ${requireFullCoverage ? 'yes' : 'no'}; ${options.client ?? 'defaults'} client)`,
+      steady,
       r,
       result,
       probe,
@@ -278,7 +301,6 @@ export async function clusterMasterKilled(options: MasterKilledOptions = {}): Pr
       (slot) => String(ownerBefore(slot)),
       {
         failoverMs: Math.round(failoverMs),
-        resumed,
         promotedReplica: promoted?.port ?? 'none',
         runs: r.runs(),
       },
@@ -321,11 +343,7 @@ export async function clusterReshard(
     const reshardMs = r.now() - faultAt;
     const ownerAfter = slotOwners(await cluster.masters());
     const affected = (slot: number) => ownerBefore(slot) !== ownerAfter(slot);
-    const doneAt = r.now();
-    const resumed = await within(resumeWithinMs, () =>
-      r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > doneAt),
-    );
-    await sleep(500);
+    const steady = await untilSteady(r, affected, r.now(), resumeWithinMs);
     const endAt = r.now();
     probe.stop();
     const result = await load.stop();
@@ -350,6 +368,7 @@ export async function clusterReshard(
     return {
       ...figuresOf(
         `cluster: reshard of ${moved} slots under load (redis-cli --cluster reshard)`,
+        steady,
         r,
         result,
         probe,
@@ -360,7 +379,6 @@ export async function clusterReshard(
         {
           reshardMs: Math.round(reshardMs),
           slotsMoved: moved,
-          resumedAfterReshard: resumed,
           entriesOnMovedSlots: args.filter((n) => affected(keySlot(r.f.keyFor(n)))).length,
           runs: r.runs(),
         },
@@ -471,9 +489,7 @@ export async function clusterSlotMigrating(
     await sleep(holdMs);
 
     await cluster.finishSlotMigration(slot, source, target);
-    const doneAt = r.now();
-    await within(5000, () => r.events.some((e) => e.kind === 'hit' && affected(e.slot) && e.startedAt > doneAt));
-    await sleep(300);
+    const steady = await untilSteady(r, affected, r.now(), 5000);
     const endAt = r.now();
     probe.stop();
     const result = await load.stop();
@@ -496,6 +512,7 @@ export async function clusterSlotMigrating(
     return {
       ...figuresOf(
         `cluster: slot ${slot} mid-migration (IMPORTING/MIGRATING, ${moved.length} of ${moved.length + stayed.length} entries moved) for ${holdMs / 1000} s`,
+        steady,
         r,
         result,
         probe,
@@ -548,21 +565,17 @@ export async function sentinelFailovers(options: ScenarioOptions = {}): Promise<
       await fault(oldPort);
       const newPort = await group.awaitNewMaster(oldPort);
       const failoverMs = r.now() - faultAt;
-      // Caching has resumed once a call begun after the client moved to the new master hits.
+      // The measurement ends once the client has moved to the new master and caching is steady.
       const switched = await within(resumeWithinMs, () => sentinel.getMasterNode()?.port === newPort);
       const switchedAt = r.now();
-      const resumed = await within(resumeWithinMs, () =>
-        r.events.some((e) => e.kind === 'hit' && e.startedAt > switchedAt),
-      );
-      await sleep(500);
+      const steady = await untilSteady(r, everything, switchedAt, resumeWithinMs);
       const endAt = r.now();
       probe.stop();
       const result = await load.stop();
       figures.push(
-        figuresOf(scenario, r, result, probe, faultAt, endAt, everything, () => 'master', {
+        figuresOf(scenario, steady, r, result, probe, faultAt, endAt, everything, () => 'master', {
           failoverMs: Math.round(failoverMs),
           clientSwitchedMs: switched ? Math.round(switchedAt - faultAt) : 'never',
-          resumed,
           oldMaster: oldPort,
           newMaster: newPort,
         }),
@@ -598,7 +611,7 @@ export function describeFigures(f: FailoverFigures): string {
     `${f.scenario}:`,
     `  calls ${f.calls}, failed ${f.failed}${f.failures.length > 0 ? ` (${f.failures.join('; ')})` : ''}`,
     `  healthy masters' entries: skipped for ${ms(f.healthySkippedMs)} (${codes(f.healthyErrors)}${byMaster(f)}), ${f.healthyWindowsWithoutHits} windows of ${WINDOW_MS} ms without hits`,
-    `  touched entries: caching resumed after ${ms(f.resumeMs)} (client alone: ${ms(f.clientResumeMs)}); errors ${codes(f.affectedErrors)}; after resuming ${codes(f.affectedErrorsAfterResume)}`,
+    `  touched entries: caching resumed after ${ms(f.resumeMs)} (client alone: ${ms(f.clientResumeMs)}); errors ${codes(f.affectedErrors)}; steady at the end: ${f.steady}`,
     `  ${notes}`,
   ].join('\n');
 }
