@@ -75,8 +75,9 @@ test('once the migration ends, every entry of the slot is cached again', () => {
 });
 
 test('entries in other slots are not disturbed', () => {
-  // Only what a loaded machine explains (a server missing the deadline now and then); in particular
-  // the migrating slot's failures do not open the circuit of the source master's other slots.
+  // Only what a loaded machine explains (a server missing the deadline now and then, and the circuit
+  // that opens then); in particular the migrating slot's TRYAGAIN replies do not open the circuit
+  // of the source master's other slots.
   expect(unexplainedHealthyErrors(figures)).toEqual([]);
   expect(figures.healthyWindowsWithoutHits).toBe(0);
 });

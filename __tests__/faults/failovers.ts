@@ -37,6 +37,11 @@ export interface FailoverFigures {
   healthyErrorMessages: Record<string, number>;
   /** The same, by the master (port) that served the entry before the fault. */
   healthyErrorsByMaster: Record<string, Partial<Record<MemoizeErrorCode, number>>>;
+  /**
+   * Errors reported for any entry, touched or not, by the master (port) that served it before the
+   * fault: what each master's circuit counted.
+   */
+  errorsByMaster: Record<string, Partial<Record<MemoizeErrorCode, number>>>;
   /** From the first to the last error reported for a healthy master's entry, in ms (0: none). */
   healthySkippedMs: number;
   /** Errors reported for the entries the fault did touch, by code. */
@@ -175,12 +180,11 @@ function figuresOf(
     failures: load.failures,
     healthyErrors: count(healthyErrorEvents),
     healthyErrorMessages: messages(healthyErrorEvents),
-    healthyErrorsByMaster: Object.fromEntries(
-      [...new Set(healthyErrorEvents.map((e) => groupOf(e.slot)))].map((g) => [
-        g,
-        count(healthyErrorEvents.filter((e) => groupOf(e.slot) === g)),
-      ]),
+    errorsByMaster: byGroup(
+      during.filter((e) => e.kind === 'error'),
+      groupOf,
     ),
+    healthyErrorsByMaster: byGroup(healthyErrorEvents, groupOf),
     healthySkippedMs: times.length === 0 ? 0 : Math.max(...times) - Math.min(...times),
     affectedErrors: count(during.filter((e) => e.kind === 'error' && affected(e.slot))),
     resumeMs: stretch?.ms,
@@ -194,6 +198,14 @@ function figuresOf(
     events: r.events,
     faultAt,
   };
+}
+
+function byGroup(
+  records: CallRecord[],
+  groupOf: (slot: number) => string,
+): Record<string, Partial<Record<MemoizeErrorCode, number>>> {
+  const groups = [...new Set(records.map((e) => groupOf(e.slot)))];
+  return Object.fromEntries(groups.map((g) => [g, count(records.filter((e) => groupOf(e.slot) === g))]));
 }
 
 function messages(records: CallRecord[]): Record<string, number> {
@@ -618,17 +630,20 @@ export function describeFigures(f: FailoverFigures): string {
 
 /**
  * The errors reported for entries the fault did not touch that a loaded machine does not explain:
- * a server there may miss the deadline now and then (E_TIMEOUT), and a master that did may have its
- * circuit opened (E_CIRCUIT_OPEN); anything else is listed, and so is an open circuit on a master
- * that never missed the deadline.
+ * a server may miss the deadline now and then (E_TIMEOUT), and the circuit of a master that did, for
+ * any of its entries, may open (E_CIRCUIT_OPEN); anything else is listed, and so is an open circuit
+ * on a master none of whose entries ever missed the deadline.
  */
 export function unexplainedHealthyErrors(f: FailoverFigures): string[] {
   const unexplained = Object.keys(f.healthyErrorMessages).filter(
     (text) => !text.startsWith('E_TIMEOUT:') && !text.startsWith('E_CIRCUIT_OPEN:'),
   );
   for (const [master, counts] of Object.entries(f.healthyErrorsByMaster)) {
-    if ((counts.E_CIRCUIT_OPEN ?? 0) > 0 && (counts.E_TIMEOUT ?? 0) === 0) {
-      unexplained.push(`E_CIRCUIT_OPEN x${counts.E_CIRCUIT_OPEN} on master ${master}, which never missed the deadline`);
+    if ((counts.E_CIRCUIT_OPEN ?? 0) > 0 && (f.errorsByMaster[master]?.E_TIMEOUT ?? 0) === 0) {
+      unexplained.push(
+        `E_CIRCUIT_OPEN x${counts.E_CIRCUIT_OPEN} on master ${master}, none of whose entries missed the deadline ` +
+          `(its errors: ${codes(f.errorsByMaster[master] ?? {})})`,
+      );
     }
   }
   return unexplained;
