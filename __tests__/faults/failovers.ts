@@ -1,6 +1,7 @@
 import keySlot from 'cluster-key-slot';
 import { createCluster, createSentinel } from 'redis';
 import { type MemoizeErrorCode, reconnectForever } from '../../lib';
+import { tokenKeyOf } from '../../lib/key';
 import { sleep } from '../helpers/redis';
 import { type ClusterMaster, type RedisCluster, servesSlot, spawnRedisCluster } from '../helpers/redis-cluster';
 import { spawnSentinelGroup } from '../helpers/redis-sentinel';
@@ -418,6 +419,11 @@ export interface MigratingSlotFacts {
   /** `invalidate` of a moved and of a stayed entry: `ok` or the error's message. */
   invalidateMoved: string;
   invalidateStayed: string;
+  /**
+   * Six invalidations in a row in the migrating slot, with nothing else going to the source master,
+   * then a read of one of its entries in another slot: `hit`, or the error code it met.
+   */
+  bystanderAfterInvalidates: string;
   /** After invalidate, a call computed anew (miss) and the next one hit. */
   refilledAfterInvalidate: number;
   /** Entries of the slot that hit, once the migration was finished, on their second call. */
@@ -434,8 +440,10 @@ function argsInSlot(r: Rig, slot: number, count: number, from: number): number[]
 
 /**
  * 3. One slot caught mid-migration: `IMPORTING` on the target, `MIGRATING` on the source, some of its
- * entries moved with `MIGRATE` and others not. The load keeps running over every slot while hits,
- * misses with locks and `invalidate` go to that slot (ASK redirections); then the migration ends.
+ * entries moved with `MIGRATE` and others not. First, with no load, six invalidations in a row in
+ * that slot and a read of an entry in another slot of the source master; then the load runs over
+ * every slot while hits, misses with locks and `invalidate` go to that slot (ASK redirections); then
+ * the migration ends.
  */
 export async function clusterSlotMigrating(
   options: ScenarioOptions & { holdMs?: number } = {},
@@ -452,19 +460,38 @@ export async function clusterSlotMigrating(
     const ownerBefore = slotOwners(await cluster.masters());
     // A slot of the source, and entries in it beyond the load's own arguments.
     const slot = keySlot(r.f.keyFor(args.find((n) => servesSlot(source, keySlot(r.f.keyFor(n)))) as number));
-    const inSlot = argsInSlot(r, slot, 8, 10_000);
+    const found = argsInSlot(r, slot, 14, 10_000);
+    const inSlot = found.slice(0, 8);
     const moved = inSlot.slice(0, 3);
     const stayed = inSlot.slice(3, 6);
     const fresh = inSlot.slice(6);
-    await warm(r, [...moved, ...stayed]);
+    const quiet = found.slice(8);
+    // An entry of the source master in another slot, which only the quiet phase below reads.
+    let bystander = 20_000;
+    while (!servesSlot(source, keySlot(r.f.keyFor(bystander))) || keySlot(r.f.keyFor(bystander)) === slot) bystander++;
+    await warm(r, [...moved, ...stayed, bystander]);
     const affected = (s: number) => s === slot;
 
     await cluster.beginSlotMigration(slot, source, target);
     await cluster.migrateKeys(
       source,
       target,
-      moved.flatMap((n) => [r.f.keyFor(n), `${r.f.keyFor(n)}:g`]),
+      moved.flatMap((n) => [r.f.keyFor(n), tokenKeyOf(r.f.keyFor(n))]),
     );
+    // Before the load: with nothing else going to the source master, six invalidations in a row in
+    // the migrating slot, then a read of the bystander on that master.
+    for (const n of quiet) await r.f.invalidate(n).catch(() => {});
+    const bystanderFrom = r.events.length;
+    await r.f(bystander);
+    const bystanderEvent = r.events
+      .slice(bystanderFrom)
+      .find((e) => e.key === r.f.keyFor(bystander) && e.kind !== 'miss');
+    const bystanderAfterInvalidates =
+      bystanderEvent === undefined ? 'none' : (bystanderEvent.code ?? bystanderEvent.kind);
+    // A circuit those invalidations opened lets a probe through after its cool-down; the probe's
+    // answer closes it, so the rest of the scenario starts from closed circuits.
+    await sleep(1100);
+    await r.f(bystander);
     const probeKey = r.f.keyFor(moved[0] as number);
     const probe = startProbe(() => client.get(probeKey), r.now);
     const load = startLoad(r.f, args, { ...shape, fresh: Math.floor(shape.batch / 10) });
@@ -517,6 +544,7 @@ export async function clusterSlotMigrating(
       freshCached,
       invalidateMoved,
       invalidateStayed,
+      bystanderAfterInvalidates,
       refilledAfterInvalidate: refilledRuns === pair.length ? refilledHits : 0,
       hitsAfterFinish,
       entriesInSlot: inSlot.length,
