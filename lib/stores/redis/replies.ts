@@ -6,8 +6,11 @@ import { type MemoizeError, SerializationError, StoreError, type StoreErrorCode 
 
 /** The server answered but refuses writes: out of memory, a replica, or failing to persist. */
 const REFUSAL = /^(OOM|READONLY|MISCONF)\b/;
-/** The server answered that it cannot serve now: an outage all the same. */
-const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN)\b/;
+/**
+ * The server answered that it cannot serve now: an outage all the same. Not `TRYAGAIN`: that is one
+ * slot caught mid-migration, and the master serves its other slots (it must not open their circuit).
+ */
+const NOT_SERVING = /^(LOADING|BUSY|MASTERDOWN|CLUSTERDOWN)\b/;
 const ERROR_REPLY = /^[A-Z][A-Z_]+ /;
 const WRONG_TYPE = /^WRONGTYPE\b/;
 const NO_PERMISSION = /^NOPERM\b/;

@@ -53,6 +53,12 @@ function escapeGlob(value: string): string {
   return value.replace(/[\\*?[\]]/g, '\\$&');
 }
 
+/** The keys {@link deletedKeysOf} names, the token first. */
+function tokenFirst(valueKey: string): string[] {
+  const [value, token, lock] = deletedKeysOf(valueKey) as [string, string, string];
+  return [token, value, lock];
+}
+
 /** What deleting an entry removes: its value, its token and its lock (computations running are outdated). */
 function deletedKeysOf(valueKey: string): string[] {
   return entryKeysOf(valueKey).slice(0, 3);
@@ -141,7 +147,14 @@ export class RedisStore implements Store {
   }
 
   async delete(key: string): Promise<void> {
-    await whileMigrating(() => this.#driver.unlink(deletedKeysOf(key)));
+    try {
+      await whileMigrating(() => this.#driver.unlink(deletedKeysOf(key)));
+    } catch (error) {
+      if (!isTryAgain(error)) throw error;
+      // The slot is still migrating, the entry's keys split between two masters: delete them one at
+      // a time, the token first, so that no computation that began before can write after.
+      for (const k of tokenFirst(key)) await this.#driver.unlink([k]);
+    }
   }
 
   rotate(request: RotateRequest): Promise<string> {
