@@ -1,4 +1,5 @@
 import type { Releases } from '../releases';
+import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { ReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
@@ -53,13 +54,9 @@ export interface ClusterLike {
 /** A node-redis client, cluster or sentinel object. */
 export type RedisLike = RedisCommander & (Scannable | ClusterLike);
 
-/** The events and lifecycle members the store listens to; each kind has some of them. */
-interface Lifecycle {
+/** The readiness flag node-redis objects have. */
+interface Readiness {
   readonly isReady?: boolean;
-  on?(event: string, listener: () => void): unknown;
-  off?(event: string, listener: () => void): unknown;
-  getMaxListeners?(): number;
-  setMaxListeners?(n: number): unknown;
 }
 
 /** Tells a client, a cluster and a sentinel apart by what only each of them has. */
@@ -75,32 +72,6 @@ export function isNodeRedis(client: unknown): client is RedisLike {
   if (typeof client !== 'object' || client === null) return false;
   const commands = client as Partial<RedisCommander>;
   return ['get', 'evalSha', 'eval', 'unlink'].every((m) => typeof commands[m as keyof RedisCommander] === 'function');
-}
-
-/**
- * Calls `listener` whenever the user closes `client`: a client and a sentinel emit `'end'`, a cluster
- * `'disconnect'` (it has no `'end'`). Returns the way to stop listening.
- */
-function onClosed(client: object, kind: ClientKind, listener: () => void): () => void {
-  const emitter = client as Lifecycle;
-  if (typeof emitter.on !== 'function') return () => {};
-  const event = kind === 'cluster' ? 'disconnect' : 'end';
-  // Each store adds one listener and raises the limit by one, so many stores over one client do not
-  // set off Node's leak warning, while the user's own listeners keep the limit they had.
-  changeMaxListeners(emitter, 1);
-  emitter.on(event, listener);
-  let listening = true;
-  return () => {
-    if (!listening) return;
-    listening = false;
-    emitter.off?.(event, listener);
-    changeMaxListeners(emitter, -1);
-  };
-}
-
-function changeMaxListeners(emitter: Lifecycle, by: number): void {
-  const max = emitter.getMaxListeners?.();
-  if (typeof max === 'number' && max > 0 && Number.isFinite(max)) emitter.setMaxListeners?.(max + by);
 }
 
 /**
@@ -165,11 +136,12 @@ export class NodeRedisDriver implements RedisDriver {
   }
 
   isReady(): boolean {
-    return (this.client as Lifecycle).isReady !== false;
+    return (this.client as Readiness).isReady !== false;
   }
 
+  /** A client and a sentinel emit `'end'`, a cluster `'disconnect'` (it has no `'end'`). */
   onClosed(listener: () => void): () => void {
-    return onClosed(this.client, this.kind, listener);
+    return listenForClose(this.client as ClosingEmitter, this.kind === 'cluster' ? 'disconnect' : 'end', listener);
   }
 
   listenForReleases(releases: Releases): Closable | undefined {
