@@ -1,0 +1,155 @@
+import type { Releases } from '../releases';
+import { type ClosingEmitter, listenForClose } from './close-listener';
+import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
+import { IoredisReleaseListener } from './ioredis-releases';
+import { startIoredisTracking } from './ioredis-tracking';
+import { isNoScript } from './replies';
+import { circuitPerMaster } from './slots';
+
+/**
+ * The ioredis driver: what the Redis store needs from an ioredis `Redis` (also one made with the
+ * `sentinels` option) or `Cluster`, 5.x and 6.x, and from the same classes of iovalkey, which
+ * shares their API. Nothing here imports ioredis: the objects are told apart by their shape.
+ */
+
+/**
+ * The ioredis (or iovalkey) members the store calls, which `Redis` and `Cluster` objects of ioredis
+ * 5.x and 6.x and of iovalkey have. Any object with these members works.
+ */
+export interface IoredisLike {
+  /** `'ready'` while connected. */
+  readonly status: string;
+  get(key: string): Promise<string | null>;
+  evalsha(sha1: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
+  unlink(...keys: string[]): Promise<number>;
+  /** A new object with the same options: the store's own connections are made this way. */
+  duplicate(...overrides: never[]): unknown;
+}
+
+/** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
+interface Scanner {
+  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
+}
+
+/** What only a `Cluster` has: its nodes, and the slot map (each slot's node keys, master first). */
+interface ClusterShape {
+  readonly isCluster?: boolean;
+  readonly slots?: ReadonlyArray<readonly string[] | undefined>;
+  nodes(role: 'master'): Scanner[];
+}
+
+/** The options the driver reads: those that change which keys or which servers commands reach. */
+interface Options {
+  readonly keyPrefix?: string;
+  readonly scaleReads?: unknown;
+  readonly sentinels?: readonly unknown[];
+}
+
+/** Whether `client` is an ioredis or iovalkey `Redis` or `Cluster`, by the members only they have. */
+export function isIoredis(client: unknown): client is IoredisLike {
+  if (typeof client !== 'object' || client === null) return false;
+  const shape = client as Record<string, unknown>;
+  return (
+    typeof shape.status === 'string' &&
+    ['get', 'evalsha', 'eval', 'unlink', 'duplicate'].every((m) => typeof shape[m] === 'function')
+  );
+}
+
+function clientKind(client: IoredisLike): ClientKind {
+  const shape = client as Partial<ClusterShape> & { options?: Options };
+  if (shape.isCluster === true && typeof shape.nodes === 'function') return 'cluster';
+  const sentinels = shape.options?.sentinels;
+  return Array.isArray(sentinels) && sentinels.length > 0 ? 'sentinel' : 'client';
+}
+
+/**
+ * Refuses options under which the store would silently go wrong: a `keyPrefix` is added to some keys
+ * (commands) and not others (`SCAN` patterns, tracking prefixes, release messages), and a cluster
+ * reading from replicas could serve a value after `invalidate` has returned.
+ */
+function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
+  const options = (client as { options?: Options }).options ?? {};
+  if (typeof options.keyPrefix === 'string' && options.keyPrefix !== '') {
+    throw new TypeError(
+      `RedisStore: the ioredis client has keyPrefix ${JSON.stringify(options.keyPrefix)}, which the cache cannot ` +
+        "use; give it a client without one (client.duplicate({ keyPrefix: '' })) and use cache-memoize's own " +
+        'keyPrefix option',
+    );
+  }
+  if (kind === 'cluster' && options.scaleReads !== undefined && options.scaleReads !== 'master') {
+    throw new TypeError(
+      'RedisStore: the ioredis cluster reads from replicas (scaleReads), which may serve a value after ' +
+        "invalidate() has returned; give it a cluster that reads from masters (cluster.duplicate([], { scaleReads: 'master' }))",
+    );
+  }
+}
+
+/** The {@link RedisDriver} over an ioredis or iovalkey `Redis` or `Cluster`. */
+export class IoredisDriver implements RedisDriver {
+  readonly kind: ClientKind;
+  readonly circuitKeyFor: ((key: string) => object) | undefined;
+
+  /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
+  constructor(readonly client: IoredisLike) {
+    this.kind = clientKind(client);
+    refuseUnsafeOptions(client, this.kind);
+    if (this.kind === 'cluster') {
+      const cluster = client as unknown as ClusterShape;
+      this.circuitKeyFor = circuitPerMaster((slot) => cluster.slots?.[slot]?.[0], client);
+    }
+  }
+
+  get(key: string): Promise<string | null> {
+    // ioredis has no per-command timeout of its own to switch off: the library's deadline bounds it.
+    return this.client.get(key);
+  }
+
+  async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return this.client.eval(source, keys.length, ...keys, ...args);
+    }
+  }
+
+  async unlink(keys: string[]): Promise<number> {
+    return Number(await this.client.unlink(...keys));
+  }
+
+  async scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>> {
+    if (this.kind !== 'cluster') return [scanPages(this.client as unknown as Scanner, match, count)];
+    const masters = (this.client as unknown as ClusterShape).nodes('master');
+    // A cluster that knows no master yet (still connecting, or closed) must not pass for an empty one.
+    if (masters.length === 0) throw new Error('Cluster knows no master node yet');
+    return masters.map((node) => scanPages(node, match, count));
+  }
+
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /** A `Redis` and a `Cluster` both emit `'end'` once closed for good (`quit()`, `disconnect()`). */
+  onClosed(listener: () => void): () => void {
+    return listenForClose(this.client as unknown as ClosingEmitter, 'end', listener);
+  }
+
+  listenForReleases(releases: Releases): Closable | undefined {
+    return new IoredisReleaseListener(this.client, this.kind, releases);
+  }
+
+  startTracking(onGaveUp: () => void): TrackingSource | undefined {
+    return startIoredisTracking(this.client, this.kind, onGaveUp);
+  }
+}
+
+/** The keys matching `match` on one server, a `SCAN` round trip per step. */
+async function* scanPages(node: Scanner, match: string, count: number): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+    cursor = next;
+    yield keys;
+  } while (cursor !== '0');
+}
