@@ -1,5 +1,6 @@
 import type { RedisDriver } from './driver';
-import { IoredisDriver, type IoredisLike, isIoredis } from './ioredis';
+import { IoredisDriver } from './ioredis';
+import { type IoredisLike, isIoredis } from './ioredis-client';
 import { isNodeRedis, NodeRedisDriver, type RedisLike as NodeRedisLike } from './node-redis';
 
 /**

@@ -1,6 +1,6 @@
 import type { Releases } from '../releases';
 import type { ClientKind, Closable } from './driver';
-import type { IoredisLike } from './ioredis';
+import { type IoredisLike, ownConnection } from './ioredis-client';
 import { RELEASE_CHANNEL } from './scripts';
 
 /** The members of an ioredis `Redis` or `Cluster` that a subscriber uses. */
@@ -36,17 +36,9 @@ export class IoredisReleaseListener implements Closable {
     /** Where heard releases are announced. */
     readonly releases: Releases,
   ) {
-    // lazyConnect: connected here, whatever the user's object does; a `Redis` re-subscribes below, on
-    // 'ready', rather than by itself.
-    const connection =
-      kind === 'cluster'
-        ? (client.duplicate as (nodes: unknown[], options: object) => Subscriber).call(client, [], {
-            lazyConnect: true,
-          })
-        : (client.duplicate as (options: object) => Subscriber).call(client, {
-            lazyConnect: true,
-            autoResubscribe: false,
-          });
+    // Connected here, whatever the user's object does; a `Redis` subscribes again below, on 'ready',
+    // rather than by itself.
+    const connection = ownConnection<Subscriber>(client, kind, kind === 'cluster' ? {} : { autoResubscribe: false });
     this.#connection = connection;
     const wake = () => this.releases.wakeAll();
     connection.on('error', wake);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKind } from './driver';
-import type { IoredisLike } from './ioredis';
+import { type IoredisLike, ownConnection } from './ioredis-client';
 import { ServerTracking, type TrackingConnection } from './tracking';
 
 /** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
@@ -40,16 +40,14 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
 
   constructor(client: IoredisLike) {
     super();
-    const duplicate = client.duplicate as (options: object) => Connection;
-    // Both are connected by `connect()`, and neither carries a command over into a later connection
-    // from its offline queue. Commands in flight at a drop are sent again on the next one (ioredis
-    // otherwise leaves them unsettled for ever): the tracking's sessions and the listener's epoch
-    // tell such late answers apart.
-    const own = { lazyConnect: true, enableOfflineQueue: false, autoResendUnfulfilledCommands: true };
-    this.#control = duplicate.call(client, own);
+    // Neither carries a command over into a later connection from its offline queue. Commands in
+    // flight at a drop are sent again on the next one (ioredis otherwise leaves them unsettled for
+    // ever): the tracking's sessions and the listener's epoch tell such late answers apart.
+    const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: true };
+    this.#control = ownConnection<Connection>(client, 'client', own);
     // RESP2, so that invalidations arrive as pub/sub messages; subscribed again by hand, on 'ready',
     // to learn its new id first.
-    this.#listener = duplicate.call(client, { ...own, protocol: 2, autoResubscribe: false });
+    this.#listener = ownConnection<Connection>(client, 'client', { ...own, protocol: 2, autoResubscribe: false });
     this.#listener.on('messageBuffer', (channel, message) => {
       if (channel.toString() !== INVALIDATIONS) return;
       if (message === null) this.emit('invalidate', null);

@@ -1,31 +1,11 @@
 import type { Releases } from '../releases';
 import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
+import { type IoredisLike, ioredisKind, optionsOf } from './ioredis-client';
 import { IoredisReleaseListener } from './ioredis-releases';
 import { startIoredisTracking } from './ioredis-tracking';
 import { isNoScript } from './replies';
 import { circuitPerMaster } from './slots';
-
-/**
- * The ioredis driver: what the Redis store needs from an ioredis `Redis` (also one made with the
- * `sentinels` option) or `Cluster`, 5.x and 6.x, and from the same classes of iovalkey, which
- * shares their API. Nothing here imports ioredis: the objects are told apart by their shape.
- */
-
-/**
- * The ioredis (or iovalkey) members the store calls, which `Redis` and `Cluster` objects of ioredis
- * 5.x and 6.x and of iovalkey have. Any object with these members works.
- */
-export interface IoredisLike {
-  /** `'ready'` while connected. */
-  readonly status: string;
-  get(key: string): Promise<string | null>;
-  evalsha(sha1: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
-  eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
-  unlink(...keys: string[]): Promise<number>;
-  /** A new object with the same options: the store's own connections are made this way. */
-  duplicate(...overrides: never[]): unknown;
-}
 
 /** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
 interface Scanner {
@@ -39,37 +19,13 @@ interface ClusterShape {
   nodes(role: 'master'): Scanner[];
 }
 
-/** The options the driver reads: those that change which keys or which servers commands reach. */
-interface Options {
-  readonly keyPrefix?: string;
-  readonly scaleReads?: unknown;
-  readonly sentinels?: readonly unknown[];
-}
-
-/** Whether `client` is an ioredis or iovalkey `Redis` or `Cluster`, by the members only they have. */
-export function isIoredis(client: unknown): client is IoredisLike {
-  if (typeof client !== 'object' || client === null) return false;
-  const shape = client as Record<string, unknown>;
-  return (
-    typeof shape.status === 'string' &&
-    ['get', 'evalsha', 'eval', 'unlink', 'duplicate'].every((m) => typeof shape[m] === 'function')
-  );
-}
-
-function clientKind(client: IoredisLike): ClientKind {
-  const shape = client as Partial<ClusterShape> & { options?: Options };
-  if (shape.isCluster === true && typeof shape.nodes === 'function') return 'cluster';
-  const sentinels = shape.options?.sentinels;
-  return Array.isArray(sentinels) && sentinels.length > 0 ? 'sentinel' : 'client';
-}
-
 /**
  * Refuses options under which the store would silently go wrong: a `keyPrefix` is added to some keys
  * (commands) and not others (`SCAN` patterns, tracking prefixes, release messages), and a cluster
  * reading from replicas could serve a value after `invalidate` has returned.
  */
 function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
-  const options = (client as { options?: Options }).options ?? {};
+  const options = optionsOf(client);
   if (typeof options.keyPrefix === 'string' && options.keyPrefix !== '') {
     throw new TypeError(
       `RedisStore: the ioredis client has keyPrefix ${JSON.stringify(options.keyPrefix)}, which the cache cannot ` +
@@ -85,14 +41,17 @@ function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
   }
 }
 
-/** The {@link RedisDriver} over an ioredis or iovalkey `Redis` or `Cluster`. */
+/**
+ * The {@link RedisDriver} over an ioredis `Redis` (also one made with the `sentinels` option) or
+ * `Cluster`, 5.x and 6.x, or the same classes of iovalkey, which shares their API.
+ */
 export class IoredisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
 
   /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
   constructor(readonly client: IoredisLike) {
-    this.kind = clientKind(client);
+    this.kind = ioredisKind(client);
     refuseUnsafeOptions(client, this.kind);
     if (this.kind === 'cluster') {
       const cluster = client as unknown as ClusterShape;
