@@ -53,6 +53,29 @@ export function ioredisKind(client: IoredisLike): ClientKind {
   return Array.isArray(sentinels) && sentinels.length > 0 ? 'sentinel' : 'client';
 }
 
+/** The user's object is open: connected (or connecting) by the user, and not closed. */
+function isOpen(client: IoredisLike): boolean {
+  return client.status !== 'wait' && client.status !== 'end';
+}
+
+/**
+ * Runs `start` now if the user's object is open, else once it connects: the store's own connections
+ * never open for an object the user has not connected (a `lazyConnect` client that is never used) or
+ * has closed, where nothing would ever close them. Returns the way to stop waiting.
+ */
+export function whenOpen(client: IoredisLike, start: () => void): () => void {
+  if (isOpen(client)) {
+    start();
+    return () => {};
+  }
+  const emitter = client as unknown as {
+    once(event: 'connect', listener: () => void): unknown;
+    off(event: 'connect', listener: () => void): unknown;
+  };
+  emitter.once('connect', start);
+  return () => emitter.off('connect', start);
+}
+
 /**
  * How long a connection of the store's own waits for its socket to close before destroying it. When
  * a connection is closed while its ready check is failing (the user closed the client right after

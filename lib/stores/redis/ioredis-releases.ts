@@ -1,6 +1,6 @@
 import type { Releases } from '../releases';
 import type { ClientKind, Closable } from './driver';
-import { type IoredisLike, ownConnection } from './ioredis-client';
+import { type IoredisLike, ownConnection, whenOpen } from './ioredis-client';
 import { RELEASE_CHANNEL } from './scripts';
 
 /** The members of an ioredis `Redis` or `Cluster` that a subscriber uses. */
@@ -28,6 +28,7 @@ interface Subscriber {
  */
 export class IoredisReleaseListener implements Closable {
   readonly #connection: Subscriber;
+  readonly #stopWaiting: () => void;
   #closed = false;
 
   constructor(
@@ -36,7 +37,7 @@ export class IoredisReleaseListener implements Closable {
     /** Where heard releases are announced. */
     readonly releases: Releases,
   ) {
-    // Connected here, whatever the user's object does; a `Redis` subscribes again below, on 'ready',
+    // Connected below once the user's object is open; a `Redis` subscribes again on every 'ready',
     // rather than by itself.
     const connection = ownConnection<Subscriber>(client, kind, kind === 'cluster' ? {} : { autoResubscribe: false });
     this.#connection = connection;
@@ -50,13 +51,14 @@ export class IoredisReleaseListener implements Closable {
       if (!this.#closed) connection.subscribe(RELEASE_CHANNEL).catch(wake);
     });
     // Failures also arrive as 'error' events, and ioredis keeps reconnecting.
-    connection.connect().catch(() => {});
+    this.#stopWaiting = whenOpen(client, () => connection.connect().catch(() => {}));
   }
 
   /** Stops hearing releases and closes the connection. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopWaiting();
     this.releases.wakeAll();
     try {
       this.#connection.disconnect();

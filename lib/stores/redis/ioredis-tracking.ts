@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKind } from './driver';
-import { type IoredisLike, ownConnection } from './ioredis-client';
+import { type IoredisLike, ownConnection, whenOpen } from './ioredis-client';
 import { ServerTracking, type TrackingConnection } from './tracking';
 
 /** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
@@ -30,8 +30,10 @@ interface Connection {
  * for good (its retry strategy gave up) ends both, with `'end'`.
  */
 class RedirectedConnection extends EventEmitter implements TrackingConnection {
+  readonly #client: IoredisLike;
   readonly #control: Connection;
   readonly #listener: Connection;
+  #stopWaiting: () => void = () => {};
   /** The listener's client id while it is subscribed; undefined while it is not. */
   #redirectTo: string | undefined;
   /** Bumped whenever the listener closes: a subscription begun earlier is stale. */
@@ -40,6 +42,7 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
 
   constructor(client: IoredisLike) {
     super();
+    this.#client = client;
     // Neither carries a command over into a later connection from its offline queue. Commands in
     // flight at a drop are sent again on the next one (ioredis otherwise leaves them unsettled for
     // ever): the tracking's sessions and the listener's epoch tell such late answers apart.
@@ -71,9 +74,13 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
     return this.#redirectTo !== undefined && this.#control.status === 'ready' && this.#listener.status === 'ready';
   }
 
+  /** Connects both once the user's object is open (failures arrive as 'error' events). */
   connect(): Promise<unknown> {
-    // Failures arrive as 'error' events, and ioredis keeps reconnecting.
-    return Promise.all([this.#control.connect().catch(() => {}), this.#listener.connect().catch(() => {})]);
+    this.#stopWaiting = whenOpen(this.#client, () => {
+      this.#control.connect().catch(() => {});
+      this.#listener.connect().catch(() => {});
+    });
+    return Promise.resolve();
   }
 
   /** Sends `args` on the control connection, redirecting a `CLIENT TRACKING ON` to the listener. */
@@ -90,6 +97,7 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
 
   destroy(): void {
     this.#ended = true;
+    this.#stopWaiting();
     for (const connection of [this.#control, this.#listener]) {
       try {
         connection.disconnect();
