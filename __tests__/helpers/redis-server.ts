@@ -1,5 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A redis-server process owned by the test suite. */
 export interface RedisServer {
@@ -86,10 +89,16 @@ export interface SpawnRedisOptions {
 /**
  * Spawns `redis-server` on a free port (or `port`) with no persistence, and waits until it answers.
  * Extra arguments go to the server, e.g. `['--maxmemory', '1mb']`.
+ *
+ * Each server works in a directory of its own, removed by {@link RedisServer.stop}: a replica writes
+ * the RDB of a full sync to its directory even without persistence, and a server loads a `dump.rdb`
+ * it finds there at startup, so a shared one (the repository's root) would leak one test's keys into
+ * every server started after it, and make every cluster node start non-empty.
  */
 export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<RedisServer> {
   assertRedisServerInstalled();
   const port = options.port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), 'cache-memoize-redis-'));
   const args = [
     ...(options.configFile === undefined ? [] : [options.configFile]),
     '--port',
@@ -100,6 +109,8 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
     '',
     '--appendonly',
     'no',
+    '--dir',
+    dir,
     ...(options.args ?? []),
   ];
   let child: ChildProcess;
@@ -128,6 +139,7 @@ export async function spawnRedis(options: SpawnRedisOptions = {}): Promise<Redis
       child.kill('SIGCONT');
       child.kill('SIGTERM');
       await exited(child);
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
