@@ -181,6 +181,16 @@ describe('DeadlineQueue', () => {
   });
 
   test('50,000 items settling in FIFO order keep the queue small and its memory bounded', async () => {
+    // The large-object space is the whole worker's: another test's buffer freed meanwhile (1 MiB of
+    // a socket) can shrink it too. A queue that grew with its items shrinks it every time, so the
+    // scenario runs up to three times and the smallest drop is what the queue accounts for.
+    const drops: number[] = [];
+    for (let run = 0; run < 3 && !drops.some((d) => d < 100_000); run++) drops.push(await backlogDrop());
+    expect(Math.min(...drops)).toBeLessThan(100_000);
+  });
+
+  /** One run: 50,000 items through a queue; what the large-object space lost once it was emptied. */
+  async function backlogDrop(): Promise<number> {
     // Long enough that nothing expires during the test: this one is about what the queue holds.
     const queue = new DeadlineQueue(5_000);
     const LAG = 8;
@@ -211,11 +221,11 @@ describe('DeadlineQueue', () => {
     queue.add(after);
     expect(queue.size).toBe(1);
     const emptied = await largeObjectBytes();
-    expect(withBacklog - emptied).toBeLessThan(100_000);
 
     after.settled = true;
     expect(refs.every((r) => r.deref()?.expireCalls !== 1)).toBe(true);
-  });
+    return withBacklog - emptied;
+  }
 
   test('an unsettled head keeps later settled items counted until it is resolved', async () => {
     const queue = new DeadlineQueue(40);

@@ -1,4 +1,5 @@
 import type { Releases } from '../releases';
+import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { PerMasterTracking } from './per-master-tracking';
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
@@ -53,15 +54,12 @@ export interface ClusterLike {
 /** A node-redis client, cluster or sentinel object. */
 export type RedisLike = RedisCommander & (Scannable | ClusterLike);
 
-/** The events and lifecycle members the store listens to; each kind has some of them. */
-interface Lifecycle {
+/** The readiness flag node-redis objects have. */
+interface Readiness {
   readonly isReady?: boolean;
   readonly isOpen?: boolean;
   once?(event: string, listener: () => void): unknown;
-  on?(event: string, listener: () => void): unknown;
   off?(event: string, listener: () => void): unknown;
-  getMaxListeners?(): number;
-  setMaxListeners?(n: number): unknown;
 }
 
 /** Tells a client, a cluster and a sentinel apart by what only each of them has. */
@@ -77,32 +75,6 @@ export function isNodeRedis(client: unknown): client is RedisLike {
   if (typeof client !== 'object' || client === null) return false;
   const commands = client as Partial<RedisCommander>;
   return ['get', 'evalSha', 'eval', 'unlink'].every((m) => typeof commands[m as keyof RedisCommander] === 'function');
-}
-
-/**
- * Calls `listener` whenever the user closes `client`: a client and a sentinel emit `'end'`, a cluster
- * `'disconnect'` (it has no `'end'`). Returns the way to stop listening.
- */
-function onClosed(client: object, kind: ClientKind, listener: () => void): () => void {
-  const emitter = client as Lifecycle;
-  if (typeof emitter.on !== 'function') return () => {};
-  const event = kind === 'cluster' ? 'disconnect' : 'end';
-  // Each store adds one listener and raises the limit by one, so many stores over one client do not
-  // set off Node's leak warning, while the user's own listeners keep the limit they had.
-  changeMaxListeners(emitter, 1);
-  emitter.on(event, listener);
-  let listening = true;
-  return () => {
-    if (!listening) return;
-    listening = false;
-    emitter.off?.(event, listener);
-    changeMaxListeners(emitter, -1);
-  };
-}
-
-function changeMaxListeners(emitter: Lifecycle, by: number): void {
-  const max = emitter.getMaxListeners?.();
-  if (typeof max === 'number' && max > 0 && Number.isFinite(max)) emitter.setMaxListeners?.(max + by);
 }
 
 /**
@@ -168,22 +140,23 @@ export class NodeRedisDriver implements RedisDriver {
   }
 
   isReady(): boolean {
-    return (this.client as Lifecycle).isReady !== false;
+    return (this.client as Readiness).isReady !== false;
   }
 
   isOpen(): boolean {
-    return (this.client as Lifecycle).isOpen !== false;
+    return (this.client as Readiness).isOpen !== false;
   }
 
   onceOpen(listener: () => void): () => void {
-    const emitter = this.client as Lifecycle;
+    const emitter = this.client as Readiness;
     if (typeof emitter.once !== 'function') return () => {};
     emitter.once('connect', listener);
     return () => emitter.off?.('connect', listener);
   }
 
+  /** A client and a sentinel emit `'end'`, a cluster `'disconnect'` (it has no `'end'`). */
   onClosed(listener: () => void): () => void {
-    return onClosed(this.client, this.kind, listener);
+    return listenForClose(this.client as ClosingEmitter, this.kind === 'cluster' ? 'disconnect' : 'end', listener);
   }
 
   listenForReleases(releases: Releases): Closable | undefined {
@@ -257,7 +230,7 @@ function clusterTracking(cluster: ClusterLike): TrackingSource {
       }
       return startTracking(master.client, 'client', () => {});
     },
-    onTopologyChange: (listener) => onEvent(cluster, 'connect', listener),
+    onTopologyChange: (listener) => listenForClose(cluster as ClosingEmitter, 'connect', listener),
   });
 }
 
@@ -302,20 +275,8 @@ function sentinelTracking(sentinel: SentinelLike): TrackingSource | undefined {
         .then(ready, () => {});
       return undefined;
     },
-    onTopologyChange: (listener) => onEvent(sentinel, 'topology-change', listener),
+    onTopologyChange: (listener) => listenForClose(sentinel as ClosingEmitter, 'topology-change', listener),
   });
-}
-
-/** Listens for `event` on `emitter` (raising its listener limit by one); returns the way to stop. */
-function onEvent(emitter: object, event: string, listener: () => void): () => void {
-  const target = emitter as Lifecycle;
-  if (typeof target.on !== 'function') return () => {};
-  changeMaxListeners(target, 1);
-  target.on(event, listener);
-  return () => {
-    target.off?.(event, listener);
-    changeMaxListeners(target, -1);
-  };
 }
 
 /** The keys of each `SCAN` page as strings, whatever the client's type mapping made of them. */

@@ -65,14 +65,16 @@ function deletedKeysOf(valueKey: string): string[] {
 }
 
 /**
- * The {@link Store} over a node-redis client, cluster or sentinel object that you created and own.
+ * The {@link Store} over a Redis client that you created and own: a node-redis client, cluster or
+ * sentinel object, or an ioredis or iovalkey `Redis` (also with `sentinels`) or `Cluster`.
  * A hit is one `GET`; a miss adds one script call before computing and one for the conditional write.
  * Every key of an entry shares a hash tag.
  *
- * The store never connects or quits your client. It opens at most two connections of its own: one
- * that hears lock releases (a cluster or sentinel subscribes through itself instead), and one for
- * the `local` tier's change notifications. {@link RedisStore.close} ends them; so does closing your
- * client.
+ * The store never connects or quits your client. It opens connections of its own: one that hears
+ * lock releases (a node-redis cluster or sentinel subscribes through itself instead; an ioredis
+ * cluster gets a second `Cluster`), and one for the `local` tier's change notifications (two with
+ * ioredis: a control connection and a subscriber). {@link RedisStore.close} ends them; so does
+ * closing your client.
  *
  * @example
  * ```ts
@@ -91,7 +93,7 @@ export class RedisStore implements Store {
   #closed = false;
 
   constructor(
-    /** The node-redis object every command goes through. */
+    /** The client every command goes through. */
     readonly client: RedisLike,
     options: RedisStoreOptions = {},
   ) {
@@ -183,14 +185,14 @@ export class RedisStore implements Store {
     return count;
   }
 
-  /** `false` while the client is not connected (node-redis `isReady`). */
+  /** `false` while the client is not connected (node-redis `isReady`, ioredis `status`). */
   isReady(): boolean {
     return this.#driver.isReady();
   }
 
   /**
-   * Redis client tracking on one extra RESP3 connection (see {@link ServerTracking}); `undefined`
-   * for a cluster or a sentinel, whose local tier then reports `E_NO_TRACKING`.
+   * Redis client tracking on connections of its own (see {@link ServerTracking}); `undefined` for a
+   * cluster or a node-redis sentinel, whose local tier then reports `E_NO_TRACKING`.
    */
   tracking(): Tracking | undefined {
     if (this.#closed) return undefined;

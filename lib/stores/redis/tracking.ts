@@ -4,8 +4,11 @@ import type { ChangeListener, Tracking } from '../store';
 import type { ClientKind } from './driver';
 import { isNoPermission, isUnknownCommand } from './replies';
 
-/** The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with `emitInvalidate`. */
-interface TrackingConnection {
+/**
+ * The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with
+ * `emitInvalidate`, or anything that behaves like one (the ioredis driver's pair of connections).
+ */
+export interface TrackingConnection {
   readonly isReady?: boolean;
   on(event: 'invalidate', listener: (key: Buffer | string | null) => void): unknown;
   on(event: 'ready' | 'end' | 'terminated', listener: () => void): unknown;
@@ -16,14 +19,26 @@ interface TrackingConnection {
   destroy(): void;
 }
 
+/** Options of {@link ServerTracking}. */
+export interface ServerTrackingOptions {
+  /**
+   * Whether a new connection must show tracking already on before it is used: node-redis turns it
+   * on in its handshake only when it can deliver `'invalidate'` events, so a connection without it is
+   * from a node-redis that cannot. A connection that hears changes some other way skips the check.
+   * @default true
+   */
+  checkHandshake?: boolean;
+}
+
 /** What a client must offer to be tracked: node-redis `duplicate()`. */
 interface Trackable {
   duplicate?(overrides: object): TrackingConnection;
 }
 
 const UNSUPPORTED =
-  'cache-memoize: the local tier cannot hear changes from Redis (it needs node-redis 5.9 or later for ' +
-  "RESP3 'invalidate' events, a Redis server 6.2 or later, and a user allowed to run CLIENT); calls read Redis instead";
+  'cache-memoize: the local tier cannot hear changes from Redis (it needs a Redis server 6.2 or later, a user ' +
+  'allowed to run CLIENT (with ioredis, also to SUBSCRIBE to __redis__:invalidate), and node-redis 5.9 or ' +
+  "later for RESP3 'invalidate' events); calls read Redis instead";
 
 const RETRY_MS = 1000;
 
@@ -70,13 +85,16 @@ export class ServerTracking implements Tracking {
   #syncing = false;
   #closed = false;
   #failure: MemoizeError | undefined;
+  readonly #checkHandshake: boolean;
 
   constructor(
     connection: TrackingConnection,
     /** Called when the connection ended by itself (its reconnect strategy gave up). */
     onGaveUp: () => void = () => {},
+    options: ServerTrackingOptions = {},
   ) {
     this.#connection = connection;
+    this.#checkHandshake = options.checkHandshake ?? true;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
       else this.#feed.changed(typeof key === 'string' ? key : key.toString());
@@ -176,13 +194,16 @@ export class ServerTracking implements Tracking {
   async #step(session: number): Promise<void> {
     const send = (args: string[]) => this.#connection.sendCommand(args);
     if (this.#fresh) {
-      // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
-      const flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
-      if (session !== this.#session) return;
-      if (!flags.includes('on')) {
-        this.#fail(undefined);
-        return;
+      if (this.#checkHandshake) {
+        // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
+        const flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
+        if (session !== this.#session) return;
+        if (!flags.includes('on')) {
+          this.#fail(undefined);
+          return;
+        }
       }
+      // Whatever tracking the connection has (the handshake's, or an earlier session's) goes first.
       await send(['CLIENT', 'TRACKING', 'OFF']);
       if (session !== this.#session) return;
       this.#fresh = false;

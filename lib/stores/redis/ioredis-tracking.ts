@@ -1,0 +1,156 @@
+import { EventEmitter } from 'node:events';
+import type { ClientKind } from './driver';
+import { type IoredisLike, ownConnection, whenOpen } from './ioredis-client';
+import { ServerTracking, type TrackingConnection } from './tracking';
+
+/** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
+const INVALIDATIONS = '__redis__:invalidate';
+
+/** The members of an ioredis `Redis` connection used here. */
+interface Connection {
+  readonly status: string;
+  on(event: 'messageBuffer', listener: (channel: Buffer, message: unknown) => void): unknown;
+  on(event: 'ready' | 'close' | 'end', listener: () => void): unknown;
+  on(event: 'error', listener: (error: unknown) => void): unknown;
+  connect(): Promise<unknown>;
+  call(command: string, ...args: string[]): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  disconnect(): void;
+}
+
+/**
+ * The connection {@link ServerTracking} expects, made of two ioredis connections, since ioredis
+ * speaks RESP2 (or, in 6.x, drops RESP3 `invalidate` pushes): a listener subscribed to
+ * `__redis__:invalidate`, and a control connection whose `CLIENT TRACKING ON ... BCAST` gets
+ * `REDIRECT <the listener's id>` added, so that Redis sends the changes to the listener.
+ *
+ * `'ready'` is emitted once both are up and the listener is subscribed under a known id, again
+ * whenever either comes back (so tracking is set up anew, redirected to the listener's new id);
+ * either one closing is an `'error'` (tracking is down until the next `'ready'`); either one ending
+ * for good (its retry strategy gave up) ends both, with `'end'`.
+ */
+class RedirectedConnection extends EventEmitter implements TrackingConnection {
+  readonly #client: IoredisLike;
+  readonly #control: Connection;
+  readonly #listener: Connection;
+  #stopWaiting: () => void = () => {};
+  /** The listener's client id while it is subscribed; undefined while it is not. */
+  #redirectTo: string | undefined;
+  /** Bumped whenever the listener closes: a subscription begun earlier is stale. */
+  #listenerEpoch = 0;
+  #ended = false;
+
+  constructor(client: IoredisLike) {
+    super();
+    this.#client = client;
+    // Neither carries a command over into a later connection from its offline queue. Commands in
+    // flight at a drop are sent again on the next one (ioredis otherwise leaves them unsettled for
+    // ever): the tracking's sessions and the listener's epoch tell such late answers apart.
+    const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: true };
+    this.#control = ownConnection<Connection>(client, 'client', own);
+    // RESP2, so that invalidations arrive as pub/sub messages; subscribed again by hand, on 'ready',
+    // to learn its new id first.
+    this.#listener = ownConnection<Connection>(client, 'client', { ...own, protocol: 2, autoResubscribe: false });
+    this.#listener.on('messageBuffer', (channel, message) => {
+      if (channel.toString() !== INVALIDATIONS) return;
+      if (message === null) this.emit('invalidate', null);
+      else if (Array.isArray(message)) for (const key of message) this.emit('invalidate', key);
+    });
+    this.#listener.on('ready', () => this.#subscribe());
+    this.#control.on('ready', () => this.#readyIfBoth());
+    this.#listener.on('close', () => {
+      this.#listenerEpoch++;
+      this.#redirectTo = undefined;
+    });
+    for (const connection of [this.#control, this.#listener]) {
+      connection.on('close', () => this.#emitError(new Error('cache-memoize: a tracking connection closed')));
+      connection.on('error', (error) => this.#emitError(error));
+      connection.on('end', () => this.#end());
+    }
+  }
+
+  /** Both connections up, and the listener subscribed. */
+  get isReady(): boolean {
+    return this.#redirectTo !== undefined && this.#control.status === 'ready' && this.#listener.status === 'ready';
+  }
+
+  /** Connects both once the user's object is open (failures arrive as 'error' events). */
+  connect(): Promise<unknown> {
+    this.#stopWaiting = whenOpen(this.#client, () => {
+      this.#control.connect().catch(() => {});
+      this.#listener.connect().catch(() => {});
+    });
+    return Promise.resolve();
+  }
+
+  /** Sends `args` on the control connection, redirecting a `CLIENT TRACKING ON` to the listener. */
+  sendCommand(args: string[]): Promise<unknown> {
+    const [command = '', ...rest] = args;
+    if (command === 'CLIENT' && rest[0] === 'TRACKING' && rest[1] === 'ON') {
+      if (this.#redirectTo === undefined) {
+        return Promise.reject(new Error('cache-memoize: the invalidation listener is not subscribed'));
+      }
+      return this.#control.call(command, 'TRACKING', 'ON', 'REDIRECT', this.#redirectTo, ...rest.slice(2));
+    }
+    return this.#control.call(command, ...rest);
+  }
+
+  destroy(): void {
+    this.#ended = true;
+    this.#stopWaiting();
+    for (const connection of [this.#control, this.#listener]) {
+      try {
+        connection.disconnect();
+      } catch {
+        // Already closed.
+      }
+    }
+  }
+
+  /** The listener is up: learns its id, subscribes, and tells the tracking once the control is up too. */
+  async #subscribe(): Promise<void> {
+    const epoch = this.#listenerEpoch;
+    try {
+      const id = String(await this.#listener.call('CLIENT', 'ID'));
+      await this.#listener.subscribe(INVALIDATIONS);
+      if (epoch !== this.#listenerEpoch || this.#ended) return;
+      this.#redirectTo = id;
+      this.#readyIfBoth();
+    } catch (error) {
+      // A refusal (an ACL without CLIENT or the channel) ends tracking; a drop comes back with 'ready'.
+      if (epoch === this.#listenerEpoch) this.#emitError(error);
+    }
+  }
+
+  #readyIfBoth(): void {
+    if (this.isReady && !this.#ended) this.emit('ready');
+  }
+
+  #emitError(error: unknown): void {
+    if (!this.#ended) this.emit('error', error);
+  }
+
+  #end(): void {
+    if (this.#ended) return;
+    this.destroy();
+    this.emit('end');
+  }
+}
+
+/**
+ * Starts tracking for an ioredis or iovalkey `Redis` (also one with `sentinels`, whose connections
+ * follow the master) on two connections of its own; `undefined` for a cluster, whose keys live on
+ * several servers. `onGaveUp` is told when a connection ended by itself.
+ */
+export function startIoredisTracking(
+  client: IoredisLike,
+  kind: ClientKind,
+  onGaveUp: () => void,
+): ServerTracking | undefined {
+  if (kind === 'cluster') return undefined;
+  const connection = new RedirectedConnection(client);
+  // No handshake to check: tracking is turned on by ServerTracking itself, redirected.
+  const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false });
+  connection.connect();
+  return tracking;
+}

@@ -1,0 +1,145 @@
+import type { Releases } from '../releases';
+import { type ClosingEmitter, listenForClose } from './close-listener';
+import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
+import { type IoredisLike, ioredisKind, isOpen, optionsOf } from './ioredis-client';
+import { IoredisReleaseListener } from './ioredis-releases';
+import { startIoredisTracking } from './ioredis-tracking';
+import { PerMasterTracking } from './per-master-tracking';
+import { isNoScript } from './replies';
+import { circuitPerMaster } from './slots';
+
+/** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
+interface Scanner {
+  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
+}
+
+/** What only a `Cluster` has: its nodes, and the slot map (each slot's node keys, master first). */
+/** Where an ioredis node connection points. */
+interface NodeAddress {
+  readonly options: { readonly host?: string; readonly port?: number };
+}
+
+interface ClusterShape {
+  readonly isCluster?: boolean;
+  readonly slots?: ReadonlyArray<readonly string[] | undefined>;
+  nodes(role: 'master'): Scanner[];
+}
+
+/**
+ * Refuses options under which the store would silently go wrong: a `keyPrefix` is added to some keys
+ * (commands) and not others (`SCAN` patterns, tracking prefixes, release messages), and a cluster
+ * reading from replicas could serve a value after `invalidate` has returned.
+ */
+function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
+  const options = optionsOf(client);
+  if (typeof options.keyPrefix === 'string' && options.keyPrefix !== '') {
+    throw new TypeError(
+      `RedisStore: the ioredis client has keyPrefix ${JSON.stringify(options.keyPrefix)}, which the cache cannot ` +
+        "use; give it a client without one (client.duplicate({ keyPrefix: '' })) and use cache-memoize's own " +
+        'keyPrefix option',
+    );
+  }
+  if (kind === 'cluster' && options.scaleReads !== undefined && options.scaleReads !== 'master') {
+    throw new TypeError(
+      'RedisStore: the ioredis cluster reads from replicas (scaleReads), which may serve a value after ' +
+        "invalidate() has returned; give it a cluster that reads from masters (cluster.duplicate([], { scaleReads: 'master' }))",
+    );
+  }
+}
+
+/**
+ * The {@link RedisDriver} over an ioredis `Redis` (also one made with the `sentinels` option) or
+ * `Cluster`, 5.x and 6.x, or the same classes of iovalkey, which shares their API.
+ */
+export class IoredisDriver implements RedisDriver {
+  readonly kind: ClientKind;
+  readonly circuitKeyFor: ((key: string) => object) | undefined;
+
+  /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
+  constructor(readonly client: IoredisLike) {
+    this.kind = ioredisKind(client);
+    refuseUnsafeOptions(client, this.kind);
+    if (this.kind === 'cluster') {
+      const cluster = client as unknown as ClusterShape;
+      this.circuitKeyFor = circuitPerMaster((slot) => cluster.slots?.[slot]?.[0], client);
+    }
+  }
+
+  get(key: string): Promise<string | null> {
+    // ioredis has no per-command timeout of its own to switch off: the library's deadline bounds it.
+    return this.client.get(key);
+  }
+
+  async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
+    try {
+      return await this.client.evalsha(sha1, keys.length, ...keys, ...args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return this.client.eval(source, keys.length, ...keys, ...args);
+    }
+  }
+
+  async unlink(keys: string[]): Promise<number> {
+    return Number(await this.client.unlink(...keys));
+  }
+
+  async scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>> {
+    if (this.kind !== 'cluster') return [scanPages(this.client as unknown as Scanner, match, count)];
+    const masters = (this.client as unknown as ClusterShape).nodes('master');
+    // A cluster that knows no master yet (still connecting, or closed) must not pass for an empty one.
+    if (masters.length === 0) throw new Error('Cluster knows no master node yet');
+    return masters.map((node) => scanPages(node, match, count));
+  }
+
+  isReady(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  isOpen(): boolean {
+    return isOpen(this.client);
+  }
+
+  onceOpen(listener: () => void): () => void {
+    const emitter = this.client as unknown as {
+      once(event: 'connect', listener: () => void): unknown;
+      off(event: 'connect', listener: () => void): unknown;
+    };
+    emitter.once('connect', listener);
+    return () => emitter.off('connect', listener);
+  }
+
+  /** A `Redis` and a `Cluster` both emit `'end'` once closed for good (`quit()`, `disconnect()`). */
+  onClosed(listener: () => void): () => void {
+    return listenForClose(this.client as unknown as ClosingEmitter, 'end', listener);
+  }
+
+  listenForReleases(releases: Releases): Closable | undefined {
+    return new IoredisReleaseListener(this.client, this.kind, releases);
+  }
+
+  startTracking(onGaveUp: () => void): TrackingSource | undefined {
+    if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp);
+    // One tracking per master, on duplicates of the cluster's own connection to it.
+    const cluster = this.client as unknown as ClusterShape;
+    const masters = () => cluster.nodes('master') as unknown as Array<IoredisLike & NodeAddress>;
+    const addressOf = (node: NodeAddress) => `${node.options.host}:${node.options.port}`;
+    return new PerMasterTracking({
+      masters: () => masters().map(addressOf),
+      track: (address) => {
+        const node = masters().find((m) => addressOf(m) === address);
+        return node === undefined ? undefined : startIoredisTracking(node, 'client', () => {});
+      },
+      onTopologyChange: (listener) => listenForClose(this.client as unknown as ClosingEmitter, 'refresh', listener),
+    });
+  }
+}
+
+/** The keys matching `match` on one server, a `SCAN` round trip per step. */
+async function* scanPages(node: Scanner, match: string, count: number): AsyncGenerator<string[]> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
+    cursor = next;
+    yield keys;
+  } while (cursor !== '0');
+}
