@@ -1,3 +1,4 @@
+import IORedis from 'ioredis';
 import { createClient, createCluster, createSentinel } from 'redis';
 import { spawnRedisCluster } from '../__tests__/helpers/redis-cluster';
 import { spawnSentinelGroup } from '../__tests__/helpers/redis-sentinel';
@@ -8,8 +9,8 @@ import { asyncRate, compare, consume } from './lib/measure';
 
 // `npm run bench:deployments`: the hit path on every kind of client and deployment, as a ratio to a
 // raw GET + JSON.parse through the same client object, 100 in flight over 100 keys, interleaved
-// rounds in one process. Spawns its own servers: one redis-server, a 3-master cluster, a Sentinel
-// group.
+// rounds in one process, for node-redis and ioredis objects. Spawns its own servers: one
+// redis-server, a 3-master cluster, a Sentinel group.
 
 const LANES = 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -87,6 +88,36 @@ async function main(): Promise<void> {
           name: 'node-redis sentinel',
           client: client as unknown as Subject['client'],
           close: () => client.close(),
+        };
+      },
+      async () => {
+        const client = new IORedis(server.port, '127.0.0.1', { enableOfflineQueue: false, lazyConnect: true });
+        client.on('error', () => {});
+        await client.connect();
+        return { name: 'ioredis Redis', client: client as unknown as Subject['client'], close: () => client.quit() };
+      },
+      async () => {
+        const nodes = cluster.rootNodes.map(({ url }) => {
+          const { hostname, port } = new URL(url);
+          return { host: hostname, port: Number(port) };
+        });
+        const client = new IORedis.Cluster(nodes, { enableOfflineQueue: false, lazyConnect: true });
+        client.on('error', () => {});
+        await client.connect();
+        return {
+          name: 'ioredis Cluster (3 masters)',
+          client: client as unknown as Subject['client'],
+          close: () => client.quit(),
+        };
+      },
+      async () => {
+        const client = new IORedis({ sentinels: group.sentinels, name: group.name, lazyConnect: true });
+        client.on('error', () => {});
+        await client.connect();
+        return {
+          name: 'ioredis Redis with sentinels',
+          client: client as unknown as Subject['client'],
+          close: () => client.quit(),
         };
       },
     ];
