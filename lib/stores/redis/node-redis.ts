@@ -1,7 +1,7 @@
 import type { Releases } from '../releases';
 import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
-import { PerMasterTracking } from './per-master-tracking';
+import { clusterTracking, type SentinelLike, sentinelTracking } from './node-redis-tracking';
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
 import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
@@ -213,70 +213,6 @@ async function speaksShardedPubSub(cluster: ClusterLike & Partial<ShardedPubSub>
   } catch {
     return false;
   }
-}
-
-/** One tracking connection per cluster master: a RESP3 duplicate of the cluster's client for it. */
-function clusterTracking(cluster: ClusterLike): TrackingSource {
-  const addressOf = (master: ClusterLike['masters'][number]) => `${master.host}:${master.port}`;
-  return new PerMasterTracking({
-    masters: () => cluster.masters.map(addressOf),
-    track: (address, ready) => {
-      const master = cluster.masters.find((m) => addressOf(m) === address);
-      if (master === undefined) return undefined;
-      if (typeof master.client !== 'object' || master.client === null) {
-        // Not connected to that master yet: ask the cluster to, and look again once it has.
-        Promise.resolve(cluster.nodeClient(master as never)).then(ready, () => {});
-        return undefined;
-      }
-      return startTracking(master.client, 'client', () => {});
-    },
-    onTopologyChange: (listener) => listenForClose(cluster as ClosingEmitter, 'connect', listener),
-  });
-}
-
-/** A node-redis sentinel object: its master now, a client of its pool, and its topology events. */
-interface SentinelLike {
-  getMasterNode(): { host: string; port: number } | undefined;
-  _execute?(readonly: boolean, fn: (client: object) => Promise<unknown>): Promise<unknown>;
-}
-
-/**
- * Tracking of the master a sentinel object uses now, on a RESP3 duplicate of one of its master
- * clients (the only way node-redis lends one), made again whenever the sentinels name a new master.
- */
-function sentinelTracking(sentinel: SentinelLike): TrackingSource | undefined {
-  if (typeof sentinel._execute !== 'function') return undefined;
-  const prepared = new Map<string, TrackingSource | undefined>();
-  const pending = new Set<string>();
-  const addressOf = () => {
-    const node = sentinel.getMasterNode();
-    return node === undefined ? [] : [`${node.host}:${node.port}`];
-  };
-  return new PerMasterTracking({
-    masters: addressOf,
-    track: (address, ready) => {
-      if (prepared.has(address)) {
-        const tracking = prepared.get(address);
-        prepared.delete(address);
-        return tracking;
-      }
-      if (pending.has(address)) return undefined;
-      pending.add(address);
-      sentinel
-        ._execute?.(false, async (client) => {
-          // The master may have changed while waiting for a client: track the one it is now.
-          if (addressOf()[0] === address)
-            prepared.set(
-              address,
-              startTracking(client, 'client', () => {}),
-            );
-        })
-        .finally(() => pending.delete(address))
-        .then(ready, () => {});
-      return undefined;
-    },
-    onTopologyChange: (listener) => listenForClose(sentinel as ClosingEmitter, 'topology-change', listener),
-  });
 }
 
 /** The keys of each `SCAN` page as strings, whatever the client's type mapping made of them. */
