@@ -73,7 +73,7 @@ function onceOn(client: IoredisLike, event: 'connect' | 'ready', listener: () =>
   return () => emitter.off(event, listener);
 }
 
-/** How long a connection of the store's own that ended waits before connecting again while the user's object is up. */
+/** How long a connection of the store's own that ended waits to connect again, while the user's object is up. */
 const RECONNECT_MS = 500;
 
 /**
