@@ -165,9 +165,11 @@ export interface MemoizerOptions extends Hooks {
    * a round trip. Redis keeps every process's tier consistent: each client gets one more connection
    * with client tracking in broadcast mode, and any change of an entry (`invalidate`, `refresh`,
    * `invalidateAll`, a new value, expiry) in any process evicts it everywhere, typically within a
-   * millisecond. While that connection is down the tier is emptied and bypassed. Needs node-redis
-   * 5.9 or later and a plain client (not a cluster); otherwise it is reported as `E_NO_TRACKING`
-   * and unused. Values are shared by reference between callers: see `clone`.
+   * millisecond. While that connection is down the tier is emptied and bypassed. Needs a plain
+   * node-redis client (5.9 or later), or an ioredis or iovalkey `Redis` (also with `sentinels`; it
+   * gets two connections: a `__redis__:invalidate` subscriber and one with tracking redirected to
+   * it); otherwise (a cluster) it is reported as `E_NO_TRACKING` and unused. Values are shared by
+   * reference between callers: see `clone`.
    * @default false
    * @example `local: { maxEntries: 10_000, ttl: '1m' }`
    */
