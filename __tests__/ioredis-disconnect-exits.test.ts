@@ -6,6 +6,7 @@ import type { ClosedReport } from './fixtures/ioredis-exit-child';
 import { connectionTo } from './helpers/ioredis-processes';
 import { testRedisUrl, uniquePrefix } from './helpers/redis';
 import { type RedisCluster, spawnRedisCluster } from './helpers/redis-cluster';
+import { spawnRedis } from './helpers/redis-server';
 
 // Nothing the library starts outlives the client it belongs to, and closing that client never
 // crashes the process: a process that memoizes with the lock and the local tier over an ioredis
@@ -31,8 +32,13 @@ interface Run {
   stderr: string;
 }
 
-/** Runs the child; if it is still alive `EXIT_WITHIN_MS` after closing its client, kills it. */
-async function runChild(connection: Connection, how: 'disconnect' | 'quit' | 'never-connected'): Promise<Run> {
+type How = 'disconnect' | 'quit' | 'never-connected' | 'disconnect-while-down';
+
+/**
+ * Runs the child; if it is still alive `EXIT_WITHIN_MS` after closing its client, kills it.
+ * `whenWarm` is called when a 'disconnect-while-down' child is warm; the child disconnects after it.
+ */
+async function runChild(connection: Connection, how: How, whenWarm?: () => Promise<void>): Promise<Run> {
   const child = fork(
     join(__dirname, 'fixtures', 'ioredis-exit-child.ts'),
     [JSON.stringify(connection), how, uniquePrefix('io-exit')],
@@ -44,7 +50,10 @@ async function runChild(connection: Connection, how: 'disconnect' | 'quit' | 'ne
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const report = await new Promise<ClosedReport>((resolve, reject) => {
-    child.once('message', (message: ClosedReport) => resolve(message));
+    child.on('message', (message: ClosedReport | { warm: true }) => {
+      if ('warm' in message) whenWarm?.().then(() => child.send('down'));
+      else resolve(message);
+    });
     exited.then((code) => reject(new Error(`the child exited (code ${code}) before closing its client: ${stderr}`)));
   });
   const closedAt = performance.now();
@@ -97,3 +106,19 @@ test.each([
     expect(run.exitCode).toBe(0);
   },
 );
+
+test('lock and local on, over an ioredis Redis: disconnect() while Redis is down (the client reconnecting) lets the process exit', async () => {
+  // ioredis emits no 'end' for a client disconnected while it reconnects: the store never hears it.
+  const server = await spawnRedis();
+  try {
+    const run = await runChild(connectionTo(server.url), 'disconnect-while-down', () => server.kill());
+    expect(run.report.localHit).toBe(true);
+    if (run.exitMs === undefined) {
+      throw new Error(`the child was still alive ${EXIT_WITHIN_MS} ms after disconnect(): ${run.stderr}`);
+    }
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+  } finally {
+    await server.stop();
+  }
+});

@@ -19,8 +19,8 @@
  * - `E_SHOULD_CACHE`: the `shouldCache` option threw (or its promise rejected); the result was
  *   returned, not stored. `cause` is what it threw.
  * - `E_NO_TRACKING`: the `local` tier cannot hear changes from the store (a Redis Cluster client,
- *   a Sentinel client, node-redis before 5.9, or a custom store without `tracking()`), so it is not used: every call
- *   reads the store, as without `local`.
+ *   a node-redis Sentinel client, node-redis before 5.9, or a custom store without `tracking()`), so it
+ *   is not used: every call reads the store, as without `local`.
  */
 export type MemoizeErrorCode =
   | 'E_UNSERIALIZABLE'

@@ -163,12 +163,13 @@ export interface MemoizerOptions extends Hooks {
   /**
    * An in-process tier of decoded values in front of the store: a hit costs a map lookup instead of
    * a round trip. Redis keeps every process's tier consistent: each store gets one more connection
-   * (one per master on a cluster) with client tracking in broadcast mode, and any change of an entry
-   * (`invalidate`, `refresh`, `invalidateAll`, a new value, expiry) in any process evicts it
+   * with client tracking in broadcast mode (one per master on a cluster; on ioredis, two: a
+   * `__redis__:invalidate` subscriber and one with tracking redirected to it), and any change of an
+   * entry (`invalidate`, `refresh`, `invalidateAll`, a new value, expiry) in any process evicts it
    * everywhere, typically within a millisecond. While that connection is down the tier is emptied
-   * and bypassed. Needs node-redis 5.9 or later and a client or cluster (not a sentinel object);
-   * otherwise it is reported as `E_NO_TRACKING` and unused. Values are shared by reference between
-   * callers: see `clone`.
+   * and bypassed. Needs node-redis 5.9 or later, ioredis or iovalkey, and a Redis server 6.2 or
+   * later with a user allowed to run CLIENT; otherwise it is reported as `E_NO_TRACKING` and
+   * unused. Values are shared by reference between callers: see `clone`.
    * @default false
    * @example `local: { maxEntries: 10_000, ttl: '1m' }`
    */

@@ -58,22 +58,62 @@ export function isOpen(client: IoredisLike): boolean {
   return client.status !== 'wait' && client.status !== 'end';
 }
 
+/** The events of the user's object that its followers wait for. */
+interface Emitter {
+  once(event: 'connect' | 'ready', listener: () => void): unknown;
+  off(event: 'connect' | 'ready', listener: () => void): unknown;
+}
+
+/** What a connection of the store's own offers its follower. */
+export interface OwnConnection {
+  connect(): Promise<unknown>;
+  on(event: 'end', listener: () => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
+}
+
+/** Calls `listener` once on `event` of the user's object; returns the way to stop waiting. */
+function onceOn(client: IoredisLike, event: 'connect' | 'ready', listener: () => void): () => void {
+  const emitter = client as unknown as Emitter;
+  emitter.once(event, listener);
+  return () => emitter.off(event, listener);
+}
+
+/** How long a connection of the store's own that ended waits to connect again, while the user's object is up. */
+const RECONNECT_MS = 500;
+
 /**
- * Runs `start` now if the user's object is open, else once it connects: the store's own connections
- * never open for an object the user has not connected (a `lazyConnect` client that is never used) or
- * has closed, where nothing would ever close them. Returns the way to stop waiting.
+ * Keeps `connection` (made by {@link ownConnection}, which never retries by itself) connected while
+ * the user's object is. It connects once the user's object is open (so nothing opens for a
+ * `lazyConnect` client the user never connects, or one already closed), and again whenever it ends:
+ * after a pause if the user's object is ready then, else once the user's object is ready again.
+ *
+ * ioredis emits nothing when its user disconnects it while it is reconnecting (Redis down), so a
+ * connection that retried by itself could outlive its user's object and keep the process alive; one
+ * that follows the user's object stops with it. Returns the way to stop following.
  */
-export function whenOpen(client: IoredisLike, start: () => void): () => void {
-  if (isOpen(client)) {
-    start();
-    return () => {};
-  }
-  const emitter = client as unknown as {
-    once(event: 'connect', listener: () => void): unknown;
-    off(event: 'connect', listener: () => void): unknown;
+export function follow(client: IoredisLike, connection: OwnConnection): () => void {
+  let following = true;
+  let timer: NodeJS.Timeout | undefined;
+  let stopWaiting = () => {};
+  const connect = () => {
+    timer = undefined;
+    // Failures arrive as 'error' and 'end' events.
+    if (following) connection.connect().catch(() => {});
   };
-  emitter.once('connect', start);
-  return () => emitter.off('connect', start);
+  const again = () => {
+    if (!following) return;
+    if (client.status === 'ready') timer = setTimeout(connect, RECONNECT_MS);
+    else stopWaiting = onceOn(client, 'ready', connect);
+  };
+  connection.on('end', again);
+  if (client.status !== 'wait' && client.status !== 'end') connect();
+  else stopWaiting = onceOn(client, 'connect', connect);
+  return () => {
+    following = false;
+    clearTimeout(timer);
+    stopWaiting();
+    connection.off('end', again);
+  };
 }
 
 /**
@@ -86,18 +126,20 @@ const DISCONNECT_TIMEOUT_MS = 100;
 
 /**
  * A connection of the store's own, made like the user's object (`duplicate()`: a `Redis` for a
- * `Redis`, a `Cluster` for a cluster) with `overrides`, and not connected until its owner connects it.
+ * `Redis`, a `Cluster` for a cluster) with `overrides`: not connected, and never reconnecting by
+ * itself ({@link follow} does both).
  */
 export function ownConnection<T>(client: IoredisLike, kind: ClientKind, overrides: object = {}): T {
   if (kind === 'cluster') {
     const { redisOptions } = optionsOf(client);
     const options = {
       lazyConnect: true,
+      clusterRetryStrategy: null,
       ...overrides,
       redisOptions: { ...redisOptions, disconnectTimeout: DISCONNECT_TIMEOUT_MS },
     };
     return (client.duplicate as (nodes: unknown[], options: object) => T).call(client, [], options);
   }
-  const options = { lazyConnect: true, disconnectTimeout: DISCONNECT_TIMEOUT_MS, ...overrides };
+  const options = { lazyConnect: true, retryStrategy: null, disconnectTimeout: DISCONNECT_TIMEOUT_MS, ...overrides };
   return (client.duplicate as (options: object) => T).call(client, options);
 }

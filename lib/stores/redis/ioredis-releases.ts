@@ -1,13 +1,14 @@
 import type { Releases } from '../releases';
 import type { ClientKind, Closable } from './driver';
-import { type IoredisLike, ownConnection, whenOpen } from './ioredis-client';
+import { follow, type IoredisLike, ownConnection } from './ioredis-client';
 import { RELEASE_CHANNEL } from './scripts';
 
 /** The members of an ioredis `Redis` or `Cluster` that a subscriber uses. */
 interface Subscriber {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  on(event: 'ready' | 'close', listener: () => void): unknown;
+  on(event: 'ready' | 'close' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
   connect(): Promise<unknown>;
   subscribe(channel: string): Promise<unknown>;
   disconnect(): void;
@@ -28,7 +29,7 @@ interface Subscriber {
  */
 export class IoredisReleaseListener implements Closable {
   readonly #connection: Subscriber;
-  readonly #stopWaiting: () => void;
+  readonly #stopFollowing: () => void;
   #closed = false;
 
   constructor(
@@ -37,8 +38,7 @@ export class IoredisReleaseListener implements Closable {
     /** Where heard releases are announced. */
     readonly releases: Releases,
   ) {
-    // Connected below once the user's object is open; a `Redis` subscribes again on every 'ready',
-    // rather than by itself.
+    // Connected, and connected again, with the user's object (follow); subscribed on every 'ready'.
     const connection = ownConnection<Subscriber>(client, kind, kind === 'cluster' ? {} : { autoResubscribe: false });
     this.#connection = connection;
     const wake = () => this.releases.wakeAll();
@@ -50,15 +50,14 @@ export class IoredisReleaseListener implements Closable {
     connection.on('ready', () => {
       if (!this.#closed) connection.subscribe(RELEASE_CHANNEL).catch(wake);
     });
-    // Failures also arrive as 'error' events, and ioredis keeps reconnecting.
-    this.#stopWaiting = whenOpen(client, () => connection.connect().catch(() => {}));
+    this.#stopFollowing = follow(client, connection);
   }
 
   /** Stops hearing releases and closes the connection. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopWaiting();
+    this.#stopFollowing();
     this.releases.wakeAll();
     try {
       this.#connection.disconnect();

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKind } from './driver';
-import { type IoredisLike, ownConnection, whenOpen } from './ioredis-client';
+import { follow, type IoredisLike, ownConnection } from './ioredis-client';
 import { ServerTracking, type TrackingConnection } from './tracking';
 
 /** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
@@ -12,6 +12,7 @@ interface Connection {
   on(event: 'messageBuffer', listener: (channel: Buffer, message: unknown) => void): unknown;
   on(event: 'ready' | 'close' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
+  off(event: 'end', listener: () => void): unknown;
   connect(): Promise<unknown>;
   call(command: string, ...args: string[]): Promise<unknown>;
   subscribe(channel: string): Promise<unknown>;
@@ -26,14 +27,15 @@ interface Connection {
  *
  * `'ready'` is emitted once both are up and the listener is subscribed under a known id, again
  * whenever either comes back (so tracking is set up anew, redirected to the listener's new id);
- * either one closing is an `'error'` (tracking is down until the next `'ready'`); either one ending
- * for good (its retry strategy gave up) ends both, with `'end'`.
+ * either one closing is an `'error'` (tracking is down until the next `'ready'`). Both connect, and
+ * connect again, with the user's object ({@link follow}); they end when the store closes them (it
+ * does when the user closes their object).
  */
 class RedirectedConnection extends EventEmitter implements TrackingConnection {
   readonly #client: IoredisLike;
   readonly #control: Connection;
   readonly #listener: Connection;
-  #stopWaiting: () => void = () => {};
+  #stopFollowing: Array<() => void> = [];
   /** The listener's client id while it is subscribed; undefined while it is not. */
   #redirectTo: string | undefined;
   /** Bumped whenever the listener closes: a subscription begun earlier is stale. */
@@ -43,10 +45,9 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
   constructor(client: IoredisLike) {
     super();
     this.#client = client;
-    // Neither carries a command over into a later connection from its offline queue. Commands in
-    // flight at a drop are sent again on the next one (ioredis otherwise leaves them unsettled for
-    // ever): the tracking's sessions and the listener's epoch tell such late answers apart.
-    const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: true };
+    // No offline queue: a command is sent on the connection it was meant for or fails at once. A drop
+    // ends the connection (it never retries by itself), failing the commands in flight with it.
+    const own = { enableOfflineQueue: false };
     this.#control = ownConnection<Connection>(client, 'client', own);
     // RESP2, so that invalidations arrive as pub/sub messages; subscribed again by hand, on 'ready',
     // to learn its new id first.
@@ -65,7 +66,6 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
     for (const connection of [this.#control, this.#listener]) {
       connection.on('close', () => this.#emitError(new Error('cache-memoize: a tracking connection closed')));
       connection.on('error', (error) => this.#emitError(error));
-      connection.on('end', () => this.#end());
     }
   }
 
@@ -74,12 +74,11 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
     return this.#redirectTo !== undefined && this.#control.status === 'ready' && this.#listener.status === 'ready';
   }
 
-  /** Connects both once the user's object is open (failures arrive as 'error' events). */
+  /** Connects both, and connects them again whenever they end, with the user's object ({@link follow}). */
   connect(): Promise<unknown> {
-    this.#stopWaiting = whenOpen(this.#client, () => {
-      this.#control.connect().catch(() => {});
-      this.#listener.connect().catch(() => {});
-    });
+    if (this.#stopFollowing.length === 0 && !this.#ended) {
+      this.#stopFollowing = [follow(this.#client, this.#control), follow(this.#client, this.#listener)];
+    }
     return Promise.resolve();
   }
 
@@ -97,7 +96,7 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
 
   destroy(): void {
     this.#ended = true;
-    this.#stopWaiting();
+    for (const stop of this.#stopFollowing) stop();
     for (const connection of [this.#control, this.#listener]) {
       try {
         connection.disconnect();
@@ -129,18 +128,13 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
   #emitError(error: unknown): void {
     if (!this.#ended) this.emit('error', error);
   }
-
-  #end(): void {
-    if (this.#ended) return;
-    this.destroy();
-    this.emit('end');
-  }
 }
 
 /**
  * Starts tracking for an ioredis or iovalkey `Redis` (also one with `sentinels`, whose connections
  * follow the master) on two connections of its own; `undefined` for a cluster, whose keys live on
- * several servers. `onGaveUp` is told when a connection ended by itself.
+ * several servers. The connections never give up by themselves (they follow the user's object, whose
+ * close the store hears), so `onGaveUp` is not called.
  */
 export function startIoredisTracking(
   client: IoredisLike,

@@ -42,7 +42,8 @@ function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
   if (kind === 'cluster' && options.scaleReads !== undefined && options.scaleReads !== 'master') {
     throw new TypeError(
       'RedisStore: the ioredis cluster reads from replicas (scaleReads), which may serve a value after ' +
-        "invalidate() has returned; give it a cluster that reads from masters (cluster.duplicate([], { scaleReads: 'master' }))",
+        'invalidate() has returned; give it a cluster that reads from masters ' +
+        "(cluster.duplicate([], { scaleReads: 'master' }))",
     );
   }
 }
