@@ -14,6 +14,7 @@ import { type RelatedPost, relatedPosts } from './related-posts';
 export type ContenderId =
   | 'memoize'
   | 'memoize-local'
+  | 'memoize-ioredis'
   | 'async-cache-dedupe'
   | 'cache-manager'
   | 'bentocache-l2'
@@ -23,6 +24,7 @@ export type ContenderId =
 export const LABELS: Readonly<Record<ContenderId, string>> = {
   memoize: 'cache-memoize',
   'memoize-local': 'cache-memoize { local: true }',
+  'memoize-ioredis': 'cache-memoize (ioredis client)',
   'async-cache-dedupe': 'async-cache-dedupe (redis storage, ioredis)',
   'cache-manager': 'cache-manager wrap + @keyv/redis',
   'bentocache-l2': 'bentocache getOrSet (Redis L2 only)',
@@ -74,6 +76,26 @@ function memoizeContender(setup: Setup, local: boolean): Contender {
   const memoize = createMemoizer(local ? { ...options, local: true } : options);
   const getRelatedPosts = memoize(body, { name: 'getRelatedPosts' });
   return { id, label: LABELS[id], local, call: getRelatedPosts, computed, close: async () => {} };
+}
+
+/** cache-memoize over an ioredis client of its own, with the options the README recommends. */
+async function memoizeIoredisContender(setup: Setup): Promise<Contender> {
+  const { body, computed } = counted();
+  const redis = new Redis(setup.url, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error: unknown) => console.error('cache-memoize ioredis error:', error));
+  await redis.connect();
+  const memoize = createMemoizer({ client: redis, keyPrefix: `${setup.tag}-memoize-ioredis`, ttl: '1h' });
+  const getRelatedPosts = memoize(body, { name: 'getRelatedPosts' });
+  return {
+    id: 'memoize-ioredis',
+    label: LABELS['memoize-ioredis'],
+    local: false,
+    call: getRelatedPosts,
+    computed,
+    async close() {
+      await redis.quit();
+    },
+  };
 }
 
 async function asyncCacheDedupeContender(setup: Setup): Promise<Contender> {
@@ -149,6 +171,7 @@ export async function openContenders(setup: Setup): Promise<Contender[]> {
   return [
     memoizeContender(setup, false),
     memoizeContender(setup, true),
+    await memoizeIoredisContender(setup),
     await asyncCacheDedupeContender(setup),
     await cacheManagerContender(setup),
     await bentocacheContender(setup, false),
