@@ -75,7 +75,8 @@ export class StoreGuard {
    * beyond the store's. The same rules as {@link run}.
    */
   read(operation: GuardedOperation<string | null | undefined>, key: string): void {
-    if (!this.#admit(operation, false)) return;
+    const breaker = this.#admit(operation, false);
+    if (breaker === undefined) return;
     let pending: Promise<string | null | undefined>;
     try {
       pending = this.store.get(key);
@@ -83,21 +84,22 @@ export class StoreGuard {
       // A store that throws instead of rejecting is still just a failed read.
       pending = Promise.reject(error);
     }
-    this.#watch(operation, pending);
+    this.#watch(operation, pending, breaker);
   }
 
   /** Runs one store round trip under the deadline and the breaker; rejects with a `MemoizeError`. */
   run<T>(operation: string, work: (store: Store) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const guarded = new AwaitedOperation<T>(this, operation, options.key, resolve, reject);
-      if (!this.#admit(guarded, options.explicit === true)) return;
+      const breaker = this.#admit(guarded, options.explicit === true);
+      if (breaker === undefined) return;
       let pending: Promise<T>;
       try {
         pending = work(this.store);
       } catch (error) {
         pending = Promise.reject(error);
       }
-      this.#watch(guarded, pending);
+      this.#watch(guarded, pending, breaker);
     });
   }
 
@@ -118,15 +120,17 @@ export class StoreGuard {
     );
   }
 
-  /** What a failure means (the store says, or it is an outage); the breaker counts outages only. */
-  failure(operation: string, cause: unknown, key?: string): MemoizeError {
+  /**
+   * What a failure means (the store says, or it is an outage), counted by the circuit the operation
+   * was admitted by: the breaker counts outages only.
+   */
+  #failure(operation: string, cause: unknown, breaker: CircuitBreaker): MemoizeError {
     let error: MemoizeError;
     try {
       error = this.store.describeFailure?.(operation, cause) ?? asStoreError(operation, cause);
     } catch {
       error = asStoreError(operation, cause);
     }
-    const breaker = this.#breakerFor(key);
     if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
       breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     } else {
@@ -140,7 +144,7 @@ export class StoreGuard {
    * It asks the breaker nothing and tells it nothing: explicit operations are not held back by it.
    */
   explicitRefusal(operation: string): StoreError | undefined {
-    return this.#refusal(operation, undefined, performance.now(), true);
+    return this.#refusal(operation, this.#breaker, performance.now(), true);
   }
 
   /** The circuit of the store, or of the master that serves `key` when the store has one per master. */
@@ -150,12 +154,12 @@ export class StoreGuard {
   }
 
   /** Why the store must be skipped now, or `undefined` to go ahead. */
-  #refusal(operation: string, key: string | undefined, now: number, explicit: boolean): StoreError | undefined {
+  #refusal(operation: string, circuit: CircuitBreaker, now: number, explicit: boolean): StoreError | undefined {
     if (this.store.isReady?.() === false) {
       return new StoreError('E_UNAVAILABLE', `cache-memoize: store ${operation} skipped: the client is not connected`);
     }
     const { breaker } = this.settings;
-    if (explicit || breaker === undefined || this.#breakerFor(key).admits(now, breaker)) return undefined;
+    if (explicit || breaker === undefined || circuit.admits(now, breaker)) return undefined;
     return new StoreError(
       'E_CIRCUIT_OPEN',
       `cache-memoize: store ${operation} skipped: the circuit is open after ${breaker.failures} consecutive ` +
@@ -163,32 +167,36 @@ export class StoreGuard {
     );
   }
 
-  /** Sets the operation's deadline, or fails it at once when the store must be skipped. */
-  #admit<T>(operation: GuardedOperation<T>, explicit: boolean): boolean {
+  /**
+   * Sets the operation's deadline and resolves the circuit it counts against (once: on a cluster that
+   * hashes the key), or fails it at once and resolves `undefined` when the store must be skipped.
+   */
+  #admit<T>(operation: GuardedOperation<T>, explicit: boolean): CircuitBreaker | undefined {
     const now = performance.now();
-    const refusal = this.#refusal(operation.operation, operation.key, now, explicit);
+    const breaker = this.#breakerFor(operation.key);
+    const refusal = this.#refusal(operation.operation, breaker, now, explicit);
     if (refusal !== undefined) {
       operation.settled = true;
       operation.failed(refusal);
-      return false;
+      return undefined;
     }
     operation.expiresAt = this.#queue === undefined ? Number.POSITIVE_INFINITY : this.#queue.expiresAt(now);
-    return true;
+    return breaker;
   }
 
   /** Settles the operation with whichever comes first: the store's answer, or the deadline. */
-  #watch<T>(operation: GuardedOperation<T>, pending: Promise<T>): void {
+  #watch<T>(operation: GuardedOperation<T>, pending: Promise<T>, breaker: CircuitBreaker): void {
     pending.then(
       (value) => {
         if (operation.settled) return;
         operation.settled = true;
-        this.#breakerFor(operation.key).succeeded();
+        breaker.succeeded();
         operation.answered(value);
       },
       (error: unknown) => {
         if (operation.settled) return;
         operation.settled = true;
-        operation.failed(this.failure(operation.operation, error, operation.key));
+        operation.failed(this.#failure(operation.operation, error, breaker));
       },
     );
     this.#queue?.add(operation);
