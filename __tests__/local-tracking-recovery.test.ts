@@ -30,7 +30,12 @@ async function trackingRefusals(user: string): Promise<number> {
   return count;
 }
 
-test('a Redis user without CLIENT: E_NO_TRACKING reaches onError, and the tracking connection does not reconnect in a loop', async () => {
+/** A connected client of a Redis user that may not run CLIENT (so no tracking); `close` removes both. */
+async function clientWithoutClientCommand(): Promise<{
+  user: string;
+  client: RedisClientType;
+  close(): Promise<void>;
+}> {
   const user = `review-${randomUUID().slice(0, 8)}`;
   await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-client']);
   const client: RedisClientType = createClient({
@@ -41,6 +46,18 @@ test('a Redis user without CLIENT: E_NO_TRACKING reaches onError, and the tracki
   });
   client.on('error', () => {});
   await client.connect();
+  return {
+    user,
+    client,
+    async close() {
+      await client.quit();
+      await admin.sendCommand(['ACL', 'DELUSER', user]);
+    },
+  };
+}
+
+test('a Redis user without CLIENT: E_NO_TRACKING reaches onError, and the tracking connection does not reconnect in a loop', async () => {
+  const { user, client, close } = await clientWithoutClientCommand();
   try {
     const p = probe(new RedisStore(client), uniquePrefix('acl'), { local: true });
     for (let i = 0; i < 40; i++) {
@@ -54,22 +71,12 @@ test('a Redis user without CLIENT: E_NO_TRACKING reaches onError, and the tracki
     expect(refused).toBeGreaterThanOrEqual(1);
     expect(refused).toBeLessThanOrEqual(2);
   } finally {
-    await client.quit();
-    await admin.sendCommand(['ACL', 'DELUSER', user]);
+    await close();
   }
 }, 15_000);
 
 test('a tracking refused for good is not started again by each local function of the store', async () => {
-  const user = `review-${randomUUID().slice(0, 8)}`;
-  await admin.sendCommand(['ACL', 'SETUSER', user, 'on', '>pw', '~*', '&*', '+@all', '-client']);
-  const client: RedisClientType = createClient({
-    url: testRedisUrl(),
-    username: user,
-    password: 'pw',
-    socket: { reconnectStrategy: () => 20 },
-  });
-  client.on('error', () => {});
-  await client.connect();
+  const { user, client, close } = await clientWithoutClientCommand();
   try {
     const store = new RedisStore(client);
     const keyPrefix = uniquePrefix('acl-many');
@@ -84,8 +91,7 @@ test('a tracking refused for good is not started again by each local function of
     expect(others.every((p) => p.errors.some((e) => e.code === 'E_NO_TRACKING'))).toBe(true);
     expect(await trackingRefusals(user)).toBeLessThanOrEqual(2);
   } finally {
-    await client.quit();
-    await admin.sendCommand(['ACL', 'DELUSER', user]);
+    await close();
   }
 }, 15_000);
 
