@@ -1,16 +1,21 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** `name version` of each package, as installed in this checkout's node_modules (`?` when absent). */
+const BENCH = join(__dirname, '..');
+// The peers are installed in bench/ (bench/package.json); the Redis clients and the library's own
+// dependencies in the root install. Look where Node's resolution from a bench file would find them.
+const INSTALLS = [join(BENCH, 'node_modules'), join(BENCH, '..', 'node_modules')];
+
+function installedVersion(name: string): string | undefined {
+  for (const install of INSTALLS) {
+    try {
+      return (JSON.parse(readFileSync(join(install, name, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {}
+  }
+  return undefined;
+}
+
+/** `name version` of each package, as a bench file would import it (`?` when absent). */
 export function packageVersions(names: readonly string[]): string {
-  return names
-    .map((name) => {
-      try {
-        const file = join(__dirname, '..', '..', 'node_modules', name, 'package.json');
-        return `${name} ${(JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version}`;
-      } catch {
-        return `${name} ?`;
-      }
-    })
-    .join(', ');
+  return names.map((name) => `${name} ${installedVersion(name) ?? '?'}`).join(', ');
 }
