@@ -38,9 +38,16 @@ export interface Memoize {
     options?: MemoizeOptions<A, Awaited<R>> | Ttl,
   ): Memoized<A, Awaited<R>>;
   /**
-   * Changes this memoizer's defaults; given fields replace earlier ones. The store, hooks, `timeout`,
-   * `circuitBreaker` and `maxValueBytes` apply to functions already made (unless a function set its
-   * own); `ttl` and `keyPrefix` only to functions made afterwards.
+   * Changes this memoizer's defaults; given fields replace earlier ones, the others stay.
+   *
+   * Read at every call, so they change functions already made too:
+   * - the store (`client` or `store`), except for a function given its own;
+   * - the hooks (`onHit`, `onMiss`, `onError`), which run alongside a function's own hooks;
+   * - `timeout`, `circuitBreaker` and `maxValueBytes`, except the fields a function set itself
+   *   (a function's `circuitBreaker` fields it left out still come from here).
+   *
+   * Read once, when `memoize()` is called, so they apply only to functions made afterwards: `ttl`,
+   * `keyPrefix`, `lock`, `lockTtl`, `lockWait`, `staleTtl`, `earlyRefresh`, `local` and `clone`.
    */
   configure(options: MemoizerOptions): void;
 }
@@ -137,7 +144,11 @@ const processWide = createMemoizer();
 export const memoize: Memoize = processWide;
 
 /**
- * Sets the process-wide store and defaults used by {@link memoize}.
+ * Sets the process-wide store and defaults used by {@link memoize}. The store, the hooks, `timeout`,
+ * `circuitBreaker` and `maxValueBytes` apply to functions already made as well (unless a function
+ * set its own store or setting; the hooks of both run); `ttl`, `keyPrefix`, `lock`, `lockTtl`,
+ * `lockWait`, `staleTtl`, `earlyRefresh`, `local` and `clone` only to functions made afterwards.
+ * See {@link Memoize.configure}.
  *
  * @example
  * ```ts
