@@ -80,10 +80,14 @@ export class Events {
     runHook(inner, event);
   }
 
+  /** Whether an `onHit` hook is set, the function's or its memoizer's. */
+  hearsHits(): boolean {
+    return this.own.onHit !== undefined || this.memoizer().onHit !== undefined;
+  }
+
   /** A hit from the local tier: the event is only made when some hook hears it (this is a hot path). */
   localHit(key: string, args: readonly unknown[], started: number): void {
-    if (this.memoizer().onHit === undefined && this.own.onHit === undefined) return;
-    this.hit({ key, args, started }, 'local');
+    if (this.hearsHits()) this.hit({ key, args, started }, 'local');
   }
 
   /** The function ran because the store had no usable value. */
