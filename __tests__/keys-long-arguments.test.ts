@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { encode } from '../lib/canonical/text';
-import { KeyWriter, LONG_STRING } from '../lib/canonical/writer';
+import { KeyWriter, LONG_BYTES, LONG_STRING } from '../lib/canonical/writer';
 import { canonicalArgs, digestArgs, entryKey, entryKeys } from '../lib/canonical-args';
 
 // Keys stream their canonical text into SHA-256 (long strings directly) instead of building it; the
@@ -58,6 +58,16 @@ describe('keys of long arguments: distinct lists never share a key, equal ones d
       ['', big],
     ];
     expect(new Set(lists.map((args) => digestArgs(args))).size).toBe(lists.length);
+  });
+
+  test('long byte runs: keyed by their digest, apart when one byte or the kind differs', () => {
+    const bytes = Buffer.alloc(LONG_BYTES, 1);
+    const changed = Buffer.from(bytes);
+    changed[LONG_BYTES - 1] = 2;
+    expect(canonicalArgs([Buffer.alloc(1 << 20)]).length).toBeLessThan(100);
+    const lists = [[bytes], [changed], [new Uint8Array(bytes)], [bytes.subarray(1)], [bytes.toString('base64')]];
+    expect(new Set(lists.map((args) => digestArgs(args))).size).toBe(lists.length);
+    expect(digestArgs([Buffer.from(bytes)])).toBe(digestArgs([bytes]));
   });
 
   test('lone surrogates in long strings stay apart from each other and from U+FFFD', () => {

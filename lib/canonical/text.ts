@@ -2,7 +2,7 @@ import { type BuiltinKind, builtinKind } from '../builtins/kinds';
 import { bytesOf, entriesOf, membersOf, regExpParts, timeOf, unboxed } from '../builtins/slots';
 import { instanceEncoder } from './instance-key';
 import { fail, MAX_KEY_DEPTH, within } from './key-error';
-import { KeyWriter } from './writer';
+import { bytesDigest, KeyWriter, LONG_BYTES } from './writer';
 
 // Instance keying calls this module's encoder back, handed to it here rather than imported.
 const encodeInstance = instanceEncoder({ value: encode, object: encodeObject, string: encodeString });
@@ -14,9 +14,13 @@ function encodeString(value: string, w: KeyWriter): void {
 }
 
 function encodeBytes(kind: BuiltinKind, value: object, w: KeyWriter): void {
+  const bytes = bytesOf(value, kind);
   w.text += 'B';
   encodeString(kind, w);
-  w.counted('', bytesOf(value, kind).toString('base64'));
+  // A long run is keyed by the digest of its bytes (a mark and 43 characters, so still self-delimiting):
+  // hashing the bytes costs a fraction of encoding them as base64 and hashing that text.
+  if (bytes.length >= LONG_BYTES) w.text += `#${bytesDigest(bytes)}`;
+  else w.counted('', bytes.toString('base64'));
 }
 
 function encodeSorted(tag: string, parts: string[], w: KeyWriter): void {

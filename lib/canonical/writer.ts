@@ -9,6 +9,16 @@ const sha256: (data: string) => string =
 /** Strings (and byte texts) at least this long go to the digest as they are, never into the text. */
 export const LONG_STRING = 4096;
 
+/** Byte runs at least this long (their base64 would be {@link LONG_STRING} long) are keyed by their digest. */
+export const LONG_BYTES = 3072;
+
+/** SHA-256 (base64url) of raw bytes: 43 characters. */
+export function bytesDigest(bytes: Uint8Array): string {
+  return typeof oneShotHash === 'function'
+    ? oneShotHash('sha256', bytes, 'base64url')
+    : createHash('sha256').update(bytes).digest('base64url');
+}
+
 // Text held before it goes to the digest: enough that small argument lists are hashed in one call,
 // little enough that a 100,000-element argument never becomes a rope the collector must keep alive.
 const CHUNK = 32_768;
