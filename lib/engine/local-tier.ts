@@ -69,6 +69,8 @@ export class LocalTier {
   #unwatch: (() => void) | undefined;
   #failureReported = false;
   #reattachedAt = Number.NEGATIVE_INFINITY;
+  /** Insertions after which a hit moves its entry to the young end: half the capacity. */
+  readonly #recencyWindow: number;
 
   constructor(
     readonly functionPrefix: string,
@@ -78,7 +80,9 @@ export class LocalTier {
      * or its tracking stopped for good (`failure`, saying why).
      */
     readonly onFailure: (failure: Error | undefined) => void,
-  ) {}
+  ) {
+    this.#recencyWindow = settings.maxEntries >>> 1;
+  }
 
   /**
    * Follows `store`'s changes from now on (a new store empties the tier). A store that offers no
@@ -110,7 +114,7 @@ export class LocalTier {
       this.#entries.delete(key);
       return MISSING;
     }
-    if (this.#inserted - entry.stamp > this.settings.maxEntries >>> 1) {
+    if (this.#inserted - entry.stamp > this.#recencyWindow) {
       this.#entries.delete(key);
       entry.stamp = ++this.#inserted;
       this.#entries.set(key, entry);
