@@ -183,9 +183,12 @@ export function formatInvalidation(results: readonly InvalidationResult[]): stri
 
 function roundFigures(key: string, value: unknown): unknown {
   if (typeof value !== 'number' || Number.isInteger(value)) return value;
-  // Throughputs to whole operations, ratios to four decimals, latencies to microseconds: more digits are noise.
+  // Throughputs to whole operations (3 digits below 100), ratios to four decimals, latencies to
+  // microseconds: more digits are noise.
   if (/ratio/i.test(key)) return Math.round(value * 1e4) / 1e4;
-  return key.endsWith('Ms') ? Math.round(value * 1e3) / 1e3 : Math.round(value);
+  if (key.endsWith('Ms')) return Math.round(value * 1e3) / 1e3;
+  // A 100,000-element key takes about a third of a second: a few operations a second, kept to 3 digits.
+  return Math.abs(value) < 100 ? Number(value.toPrecision(3)) : Math.round(value);
 }
 
 const LINE_WIDTH = 120;
