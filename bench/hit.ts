@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import { asyncRate, compareField, type Rate } from './lib/measure';
+import { asyncRate, type Comparison, compareField, type Rate } from './lib/measure';
 import type { BenchClient } from './lib/redis-client';
 import { type BenchResult, verdict } from './lib/report';
 import type { Contender } from './peers/contenders';
@@ -21,7 +21,9 @@ export interface HitOptions {
 /** Distinct entries, one per lane: concurrent lanes measure hits, not single-flight joins. */
 export const LANES = 100;
 
-const BASELINE = 'client.get + JSON.parse';
+// The floor of a hit through Redis: one GET, without node-redis's per-command timeout (RedisStore
+// turns it off: its own deadline replaces it), and the parse.
+const BASELINE = 'client.get ({ timeout: 0 }) + JSON.parse';
 
 /** Redis's count of key lookups so far (hits and misses, any client). */
 async function keyspaceLookups(client: BenchClient): Promise<number> {
@@ -37,7 +39,10 @@ async function redisReadsOf(client: BenchClient, work: () => Promise<void>): Pro
   return (await keyspaceLookups(client)) - before;
 }
 
-async function everyLane(c: Contender): Promise<void> {
+/** What {@link untilLocal} needs of a contender. */
+export type LaneCaller = Pick<Contender, 'label' | 'call'>;
+
+async function everyLane(c: LaneCaller): Promise<void> {
   for (let lane = 0; lane < LANES; lane++) await c.call(lane);
 }
 
@@ -46,7 +51,7 @@ async function everyLane(c: Contender): Promise<void> {
  * Redis during a measured round would wait for its reply while the in-process lanes keep the event
  * loop busy for the whole round: timeouts, not hits.
  */
-async function untilLocal(client: BenchClient, c: Contender): Promise<void> {
+export async function untilLocal(client: BenchClient, c: LaneCaller): Promise<void> {
   for (let attempt = 0; attempt < 50; attempt++) {
     if ((await redisReadsOf(client, () => everyLane(c))) === 0) return;
     await sleep(20);
@@ -54,10 +59,42 @@ async function untilLocal(client: BenchClient, c: Contender): Promise<void> {
   throw new Error(`${c.label}: hits still reach Redis after 50 passes over the keys`);
 }
 
+/** A call of one lane: lane `i` always reads entry `i`. */
+export type LaneCall = (lane: number) => Promise<unknown>;
+
+/**
+ * The rounds of `rows` against `baseline`, at 1 and {@link LANES} calls in flight: each case's
+ * name and one comparison per row.
+ */
+export async function laneField(
+  baseline: LaneCall,
+  rows: ReadonlyArray<{ call: LaneCall }>,
+  rounds: number,
+  roundMs: number,
+): Promise<Array<{ inFlight: number; name: string; comparisons: Comparison[] }>> {
+  const rate =
+    (call: LaneCall, inFlight: number): Rate =>
+    (ms) =>
+      asyncRate(call, inFlight, ms);
+  const cases = [];
+  for (const inFlight of [1, LANES]) {
+    const name = inFlight === 1 ? '1 in flight' : `${inFlight} in flight, ${LANES} keys`;
+    const comparisons = await compareField({
+      baseline: rate(baseline, inFlight),
+      candidates: rows.map((row) => rate(row.call, inFlight)),
+      rounds,
+      roundMs,
+      warmupMs: roundMs,
+    });
+    cases.push({ inFlight, name, comparisons });
+  }
+  return cases;
+}
+
 /**
  * Hit path: each contender's cached `getRelatedPosts` on entries already cached, at 1 and
- * {@link LANES} calls in flight, against `client.get` + `JSON.parse` of the same value on the shared
- * node-redis client; the same GET without node-redis's per-command timeout is a row of its own.
+ * {@link LANES} calls in flight, against `client.get` without node-redis's per-command timeout +
+ * `JSON.parse` of the same value on the shared node-redis client; the default GET is a row of its own.
  * Throws if any contender ran its function during the measured rounds.
  */
 export async function runHit(options: HitOptions): Promise<BenchResult[]> {
@@ -79,37 +116,18 @@ export async function runHit(options: HitOptions): Promise<BenchResult[]> {
     if (text === null) throw new Error('raw key vanished');
     return JSON.parse(text) as RelatedPost[];
   };
-  // RedisStore turns off node-redis's per-command timeout (its own deadline replaces it); this row
-  // does the same, to show what that is worth apart from the rest of the hit path.
   const bare = client.withCommandOptions({ timeout: 0 });
-  const rows: Array<{ name: string; call: (lane: number) => Promise<unknown> }> = [
-    {
-      name: 'client.get ({ timeout: 0 }) + JSON.parse',
-      call: async (lane) => read(await bare.get(rawKeys[lane] ?? '')),
-    },
+  const baseline = async (lane: number) => read(await bare.get(rawKeys[lane] ?? ''));
+  const rows: Array<{ name: string; call: LaneCall }> = [
+    { name: 'client.get + JSON.parse', call: async (lane) => read(await client.get(rawKeys[lane] ?? '')) },
     ...contenders.map((c) => ({ name: c.label, call: (lane: number) => c.call(lane) })),
   ];
-  const rate =
-    (call: (lane: number) => Promise<unknown>, inFlight: number): Rate =>
-    (ms) =>
-      asyncRate(call, inFlight, ms);
-
   const results: BenchResult[] = [];
-  for (const inFlight of [1, LANES]) {
-    const name = inFlight === 1 ? '1 in flight' : `${inFlight} in flight, ${LANES} keys`;
-    const comparisons = await compareField({
-      baseline: rate(async (lane) => read(await client.get(rawKeys[lane] ?? '')), inFlight),
-      candidates: rows.map((row) => rate(row.call, inFlight)),
-      rounds,
-      roundMs,
-      warmupMs: roundMs,
-    });
+  for (const { inFlight, name, comparisons } of await laneField(baseline, rows, rounds, roundMs)) {
     comparisons.forEach((comparison, i) => {
       const candidateName = rows[i]?.name ?? '?';
-      // Issue 6's targets: a hit costs the Redis round trip, not the library; a local hit, no round trip.
-      let target: number | undefined;
-      if (inFlight === LANES && candidateName === 'cache-memoize') target = 0.9;
-      if (inFlight === 1 && candidateName === 'cache-memoize { local: true }') target = 20;
+      // A hit costs the Redis round trip, not the library (the local tier's target is in local-hit.ts).
+      const target = inFlight === LANES && candidateName === 'cache-memoize' ? 0.9 : undefined;
       results.push(verdict(comparison, { suite: 'hit', case: name, baselineName: BASELINE, candidateName }, target));
     });
   }

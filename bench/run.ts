@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runFanOut } from './fan-out';
 import { runHit } from './hit';
 import { runInvalidation } from './invalidation';
 import type { SideKind } from './invalidation/protocol';
@@ -19,6 +20,7 @@ import {
   toJson,
 } from './lib/report';
 import { packageVersions } from './lib/versions';
+import { runLocalHit } from './local-hit';
 import { runMiss } from './miss';
 import { LABELS, openContenders } from './peers/contenders';
 
@@ -37,6 +39,20 @@ const PACKAGES = [
 ];
 
 const INVALIDATION: readonly SideKind[] = ['memoize-local', 'bentocache-tiered'];
+
+/** The parts of the benchmark; `BENCH_SUITES=keys,fan-out` runs only those (and writes no results file). */
+const SUITES = ['keys', 'redis', 'fan-out'] as const;
+type Suite = (typeof SUITES)[number];
+
+function suitesFromEnv(): ReadonlySet<Suite> {
+  const raw = process.env.BENCH_SUITES;
+  if (raw === undefined || raw === '') return new Set(SUITES);
+  const asked = raw.split(',').map((s) => s.trim());
+  const unknown = asked.filter((s) => !(SUITES as readonly string[]).includes(s));
+  if (unknown.length > 0)
+    throw new TypeError(`BENCH_SUITES: unknown ${unknown.join(', ')}; known: ${SUITES.join(', ')}`);
+  return new Set(asked as Suite[]);
+}
 
 function roundsFromEnv(): number {
   const raw = process.env.BENCH_ROUNDS;
@@ -64,6 +80,7 @@ async function measureRedis(rounds: number): Promise<Measured> {
     const results: BenchResult[] = [];
     try {
       results.push(...(await runHit({ client, tag, contenders, rounds })));
+      results.push(...(await runLocalHit({ url: redis.url, client, tag, contenders, rounds })));
       results.push(...(await runMiss({ client, tag, contenders, rounds })));
     } finally {
       for (const c of contenders) await c.close();
@@ -87,7 +104,7 @@ function chartGroups(results: readonly BenchResult[]): BarGroup[] {
   const libraries = new Set(Object.values(LABELS));
   const groups = new Map<string, BarGroup>();
   for (const r of results) {
-    if (r.suite === 'keys') continue;
+    if (r.suite === 'keys' || r.suite === 'fan-out') continue;
     const title = `${r.suite}, ${r.case}`;
     let group = groups.get(title);
     if (group === undefined) {
@@ -109,33 +126,40 @@ function caption(env: Environment): string[] {
     `${env.cpu} x${env.cpuCount}, ${env.platform}, 1-min load ${env.loadAverage} at the end (this run included), node ${env.node}, redis-server ${env.redisServer}, ${env.date.slice(0, 10)}`,
     env.packages,
     `Medians of ${env.rounds} interleaved rounds of 250 ms per contender in one process; 0.95x = ops/s / the group's first (grey) row's, same rounds.`,
-    'Hit: a cached 10-post array, 100 keys (1 in flight: one key). Miss: a fresh key per call, computed and written.',
+    'Hit: a cached 10-post array, 100 keys (1 in flight: one key). Local: the same hits answered in process.',
+    'Miss: a fresh key per call, computed and written.',
   ];
 }
 
 async function main(): Promise<void> {
   const rounds = roundsFromEnv();
+  const suites = suitesFromEnv();
   const started = Date.now();
-  console.log(`cache-memoize benchmarks (issues 2 and 6), ${rounds} rounds; measuring...`);
-  const keys = await runKeys({ rounds });
-  const measured = await measureRedis(rounds);
+  console.log(`cache-memoize benchmarks (issues 2, 6 and 16), ${rounds} rounds; measuring...`);
+  const keys = suites.has('keys') ? await runKeys({ rounds }) : [];
+  const measured = suites.has('redis')
+    ? await measureRedis(rounds)
+    : { redisServer: 'not run', results: [], invalidation: [] };
+  const fanOut = suites.has('fan-out') ? await runFanOut({ tag: `bench-${randomUUID().slice(0, 8)}`, rounds }) : [];
   const env = describeEnvironment(measured.redisServer, rounds, packageVersions(PACKAGES));
-  const results = [...keys, ...measured.results];
+  const results = [...keys, ...measured.results, ...fanOut];
   const { invalidation } = measured;
 
   console.log();
   console.log(formatReport(env, results));
   console.log();
-  console.log(formatInvalidation(invalidation));
+  if (invalidation.length > 0) console.log(formatInvalidation(invalidation));
   console.log();
   console.log(`took ${((Date.now() - started) / 1000).toFixed(1)} s (sink ${sinkValue() % 997})`);
 
-  const dir = join(__dirname, 'results');
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), toJson({ env, results, invalidation }));
-  const groups = chartGroups(results);
-  const title = 'Cached lookups through Redis: throughput per library';
-  writeFileSync(join(dir, 'hit-path.svg'), barChart({ title, groups, caption: caption(env) }));
+  if (suites.size === SUITES.length) {
+    const dir = join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'latest.json'), toJson({ env, results, invalidation }));
+    const groups = chartGroups(results);
+    const title = 'Cached lookups through Redis: throughput per library';
+    writeFileSync(join(dir, 'hit-path.svg'), barChart({ title, groups, caption: caption(env) }));
+  }
 
   const failed = results.filter((r) => r.pass === false);
   if (failed.length > 0) {

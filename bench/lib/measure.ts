@@ -102,7 +102,8 @@ export interface FieldOptions {
   warmupMs: number;
 }
 
-function summarize(baselineRounds: number[], candidateRounds: number[]): Comparison {
+/** The comparison of a baseline and a candidate from their rounds, paired in order. */
+export function summarize(baselineRounds: number[], candidateRounds: number[]): Comparison {
   const pairRatios = candidateRounds.map((c, i) => c / (baselineRounds[i] ?? Number.NaN));
   const baselineMedian = median(baselineRounds);
   const candidateMedian = median(candidateRounds);

@@ -3,7 +3,7 @@ import type { Comparison } from './measure';
 
 /** One line of the results table: a contender measured against a baseline, and its target if it has one. */
 export interface BenchResult extends Comparison {
-  suite: 'keys' | 'hit' | 'miss';
+  suite: 'keys' | 'hit' | 'local' | 'miss' | 'fan-out';
   case: string;
   baselineName: string;
   candidateName: string;
@@ -11,6 +11,8 @@ export interface BenchResult extends Comparison {
   target?: number;
   /** `ratio >= target`; absent when there is no target. */
   pass?: boolean;
+  /** Keys of a list argument: its element count, for the cost per element. */
+  elements?: number;
 }
 
 /** Where and how a run was made, printed above the table and stored with the results. */
@@ -112,6 +114,7 @@ export function formatReport(env: Environment, results: readonly BenchResult[]):
     ];
   });
   const baselines = [...new Set(results.map((r) => `${r.suite}: baseline = ${r.baselineName}`))];
+  const perElement = formatPerElement(results);
   return [
     `node ${env.node} | redis-server ${env.redisServer} | ${env.cpu} x${env.cpuCount} | ${env.platform} | load ${env.loadAverage}`,
     env.packages,
@@ -119,7 +122,41 @@ export function formatReport(env: Environment, results: readonly BenchResult[]):
     ...baselines,
     '',
     ...table(header, rows, new Set([0, 1, 6, 7])),
+    ...(perElement.length === 0 ? [] : ['', ...perElement]),
   ].join('\n');
+}
+
+/** Microseconds per element of the list cases (medians), and how the cost grows from the shortest list. */
+export function perElementCosts(results: readonly BenchResult[]): Array<{
+  elements: number;
+  candidateUs: number;
+  baselineUs: number;
+  growth: number;
+}> {
+  const lists = results.filter((r) => r.elements !== undefined && r.elements >= 1000);
+  const us = (opsPerSecond: number, elements: number) => 1e6 / opsPerSecond / elements;
+  const first = lists[0];
+  const firstUs = first === undefined ? Number.NaN : us(first.candidateMedian, first.elements ?? 1);
+  return lists.map((r) => {
+    const elements = r.elements ?? 1;
+    const candidateUs = us(r.candidateMedian, elements);
+    return { elements, candidateUs, baselineUs: us(r.baselineMedian, elements), growth: candidateUs / firstUs };
+  });
+}
+
+function formatPerElement(results: readonly BenchResult[]): string[] {
+  const costs = perElementCosts(results);
+  if (costs.length === 0) return [];
+  const rows = costs.map((c) => [
+    c.elements.toLocaleString('en-US'),
+    c.candidateUs.toFixed(3),
+    c.baselineUs.toFixed(3),
+    times(c.growth),
+  ]);
+  return [
+    'keys: cost per element of a list of objects (target: flat, the same from 1,000 to 100,000)',
+    ...table(['elements', 'entryKey µs', 'objectHash µs', 'entryKey vs 1,000'], rows, new Set()),
+  ];
 }
 
 function ms(value: number): string {
@@ -146,9 +183,12 @@ export function formatInvalidation(results: readonly InvalidationResult[]): stri
 
 function roundFigures(key: string, value: unknown): unknown {
   if (typeof value !== 'number' || Number.isInteger(value)) return value;
-  // Throughputs to whole operations, ratios to four decimals, latencies to microseconds: more digits are noise.
+  // Throughputs to whole operations (3 digits below 100), ratios to four decimals, latencies to
+  // microseconds: more digits are noise.
   if (/ratio/i.test(key)) return Math.round(value * 1e4) / 1e4;
-  return key.endsWith('Ms') ? Math.round(value * 1e3) / 1e3 : Math.round(value);
+  if (key.endsWith('Ms')) return Math.round(value * 1e3) / 1e3;
+  // A 100,000-element key takes about a third of a second: a few operations a second, kept to 3 digits.
+  return Math.abs(value) < 100 ? Number(value.toPrecision(3)) : Math.round(value);
 }
 
 const LINE_WIDTH = 120;

@@ -2,6 +2,7 @@ import { nativeName, prototypeKind } from '../builtins/kinds';
 import type { CanonicalEncoder } from './encoder';
 import { fail, within } from './key-error';
 import { hiddenState, visibleStateHasher, visibleStateMarker } from './visible-state';
+import type { KeyWriter } from './writer';
 
 /**
  * The method by which a class names the key of its instances: it returns a value made of what
@@ -43,23 +44,27 @@ function classToJSON(value: object): ((this: object) => unknown) | undefined {
 }
 
 /**
- * Instance keying for `encoder`: the returned function gives the canonical text of a class instance,
+ * Instance keying for `encoder`: the returned function writes the canonical text of a class instance,
  * by its {@link KEY_METHOD}, else by a `toJSON()` its class defines, else by its visible state when
  * that state is all it holds; for any other instance it throws a KeyError saying how to key it.
  */
-export function instanceEncoder(encoder: CanonicalEncoder): (value: object, stack: object[]) => string {
+export function instanceEncoder(encoder: CanonicalEncoder): (value: object, w: KeyWriter) => void {
   const { value: encode, string: encodeString } = encoder;
   const markForHash = visibleStateMarker(encoder);
   const hashVisibleState = visibleStateHasher(encoder);
   // The encoder's parts are closed over, not passed along: nested instances recurse through this frame.
-  return function encodeInstance(value: object, stack: object[]): string {
+  return function encodeInstance(value: object, w: KeyWriter): void {
     const className = classNameOf(value);
     const label = `an instance of ${className || 'an anonymous class'}`;
     const keyMethod: unknown = (value as { [KEY_METHOD]?: unknown })[KEY_METHOD];
     if (keyMethod !== undefined) {
       if (typeof keyMethod !== 'function') fail(`is ${label} whose ${KEY_METHOD_NAME} is not a method`);
       try {
-        return `k${encodeString(className)}${encode(keyMethod.call(value), stack)}`;
+        const key: unknown = keyMethod.call(value);
+        w.text += 'k';
+        encodeString(className, w);
+        encode(key, w);
+        return;
       } catch (error) {
         within(`.${KEY_METHOD_NAME}()`, error);
       }
@@ -67,7 +72,11 @@ export function instanceEncoder(encoder: CanonicalEncoder): (value: object, stac
     const toJSON = classToJSON(value);
     if (toJSON !== undefined) {
       try {
-        return `k${encodeString(className)}${encode(toJSON.call(value), stack)}`;
+        const key: unknown = toJSON.call(value);
+        w.text += 'k';
+        encodeString(className, w);
+        encode(key, w);
+        return;
       } catch (error) {
         within('.toJSON()', error);
       }
@@ -87,11 +96,14 @@ export function instanceEncoder(encoder: CanonicalEncoder): (value: object, stac
     const record = value as Record<string, unknown>;
     for (const k of Object.keys(record)) {
       try {
-        markForHash(record[k], stack, marks);
+        markForHash(record[k], w, marks);
       } catch (error) {
         within(`.${k}`, error);
       }
     }
-    return `c${encodeString(className)}${hashVisibleState(value, marks)}`;
+    const hash = hashVisibleState(value, marks);
+    w.text += 'c';
+    encodeString(className, w);
+    w.text += hash;
   };
 }

@@ -2,74 +2,131 @@ import { type BuiltinKind, builtinKind } from '../builtins/kinds';
 import { bytesOf, entriesOf, membersOf, regExpParts, timeOf, unboxed } from '../builtins/slots';
 import { instanceEncoder } from './instance-key';
 import { fail, MAX_KEY_DEPTH, within } from './key-error';
+import { bytesDigest, KeyWriter, LONG_BYTES } from './writer';
 
 // Instance keying calls this module's encoder back, handed to it here rather than imported.
 const encodeInstance = instanceEncoder({ value: encode, object: encodeObject, string: encodeString });
 
-function encodeString(value: string): string {
+function encodeString(value: string, w: KeyWriter): void {
   // Lone surrogates all become U+FFFD in UTF-8, so they would collide; JSON escapes them.
-  if (value.isWellFormed()) return `s${value.length}:${value}`;
-  const escaped = JSON.stringify(value);
-  return `w${escaped.length}:${escaped}`;
+  if (value.isWellFormed()) w.counted('s', value);
+  else w.counted('w', JSON.stringify(value));
 }
 
-function encodeBytes(kind: BuiltinKind, value: object): string {
-  const bytes = bytesOf(value, kind).toString('base64');
-  return `B${encodeString(kind)}${bytes.length}:${bytes}`;
+function encodeBytes(kind: BuiltinKind, value: object, w: KeyWriter): void {
+  const bytes = bytesOf(value, kind);
+  w.text += 'B';
+  encodeString(kind, w);
+  // A long run is keyed by the digest of its bytes (a mark and 43 characters, so still self-delimiting):
+  // hashing the bytes costs a fraction of encoding them as base64 and hashing that text.
+  if (bytes.length >= LONG_BYTES) w.text += `#${bytesDigest(bytes)}`;
+  else w.counted('', bytes.toString('base64'));
 }
 
-function encodeSorted(tag: string, parts: string[]): string {
+function encodeSorted(tag: string, parts: string[], w: KeyWriter): void {
   // Each part is self-delimiting, so the sorted concatenation is unambiguous and order-free.
   parts.sort();
-  return `${tag}${parts.length}:${parts.join('')}`;
+  w.text += `${tag}${parts.length}:`;
+  for (const part of parts) {
+    w.text += part;
+    w.settle();
+  }
 }
 
-function encodeBuiltin(kind: Exclude<BuiltinKind, 'Object' | 'Array'>, value: object, stack: object[]): string {
+function encodeBuiltin(kind: Exclude<BuiltinKind, 'Object' | 'Array'>, value: object, w: KeyWriter): void {
   switch (kind) {
     case 'Date':
-      return `D${timeOf(value)};`;
+      w.text += `D${timeOf(value)};`;
+      return;
     case 'Map': {
       const parts: string[] = [];
       for (const [k, v] of entriesOf(value)) {
+        const part = w.part();
         try {
-          parts.push(encode(k, stack) + encode(v, stack));
+          encode(k, part);
+          encode(v, part);
         } catch (error) {
           within('<map entry>', error);
         }
+        parts.push(part.text);
       }
-      return encodeSorted('M', parts);
+      encodeSorted('M', parts, w);
+      return;
     }
     case 'Set': {
       const parts: string[] = [];
       for (const v of membersOf(value)) {
+        const part = w.part();
         try {
-          parts.push(encode(v, stack));
+          encode(v, part);
         } catch (error) {
           within('<set member>', error);
         }
+        parts.push(part.text);
       }
-      return encodeSorted('S', parts);
+      encodeSorted('S', parts, w);
+      return;
     }
     case 'RegExp': {
       const [source, flags] = regExpParts(value);
-      return `R${encodeString(source)}${encodeString(flags)}`;
+      w.text += 'R';
+      encodeString(source, w);
+      encodeString(flags, w);
+      return;
     }
     case 'Number':
     case 'String':
     case 'Boolean':
     case 'BigInt':
-      return `x${encode(unboxed(value, kind), stack)}`;
+      w.text += 'x';
+      encode(unboxed(value, kind), w);
+      return;
     case 'Symbol':
-      return fail('is a boxed symbol; symbols cannot be part of a cache key');
+      fail('is a boxed symbol; symbols cannot be part of a cache key');
+      return;
     default:
-      return encodeBytes(kind, value);
+      encodeBytes(kind, value, w);
   }
 }
 
-function encodeObject(value: object, stack: object[]): string {
-  if (stack.includes(value)) fail('is circular (it contains itself)');
-  if (stack.length >= MAX_KEY_DEPTH) fail(`is nested more than ${MAX_KEY_DEPTH} levels deep`);
-  stack.push(value);
+/** A plain object's own keys, sorted, and the start of its text: its key count and each key's text. */
+interface Shape {
+  /** The keys in their own order, as `Object.keys` lists them. */
+  readonly keys: readonly string[];
+  readonly sorted: readonly string[];
+  readonly head: string;
+  readonly texts: readonly string[];
+}
+
+// The rows of a list usually have the same keys in the same order: the last shape met at each depth
+// is kept, so that such objects skip the sort and the key texts. Deeper levels are rarely lists.
+const SHAPE_DEPTHS = 8;
+const shapes: Array<Shape | undefined> = [];
+
+function sameKeys(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function shapeOf(keys: string[], depth: number): Shape {
+  const last = depth < SHAPE_DEPTHS ? shapes[depth] : undefined;
+  if (last !== undefined && sameKeys(last.keys, keys)) return last;
+  const sorted = [...keys].sort();
+  const texts = sorted.map((k) => {
+    const part = new KeyWriter([], false);
+    encodeString(k, part);
+    return part.text;
+  });
+  const shape: Shape = { keys, sorted, head: `o${keys.length}:`, texts };
+  if (depth < SHAPE_DEPTHS) shapes[depth] = shape;
+  return shape;
+}
+
+function encodeObject(value: object, w: KeyWriter): void {
+  if (w.stack.includes(value)) fail('is circular (it contains itself)');
+  if (w.stack.length >= MAX_KEY_DEPTH) fail(`is nested more than ${MAX_KEY_DEPTH} levels deep`);
+  w.stack.push(value);
   try {
     const proto = Object.getPrototypeOf(value) as object | null;
     const kind: BuiltinKind | undefined =
@@ -81,59 +138,72 @@ function encodeObject(value: object, stack: object[]): string {
     if (kind === 'Object') {
       // Plain objects and arrays are most arguments: their loops stay here, not in functions of their own.
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
-      let out = `o${keys.length}:`;
-      for (const k of keys) {
+      const { head, sorted, texts } = shapeOf(Object.keys(record), w.stack.length);
+      w.text += head;
+      for (let i = 0; i < sorted.length; i++) {
+        const k = sorted[i] as string;
         try {
-          out += encodeString(k) + encode(record[k], stack);
+          w.text += texts[i];
+          encode(record[k], w);
         } catch (error) {
           within(`.${k}`, error);
         }
+        w.settle();
       }
-      return out;
-    }
-    if (kind === 'Array') {
+    } else if (kind === 'Array') {
       const list = value as unknown[];
-      let out = `a${list.length}:`;
+      w.text += `a${list.length}:`;
       for (let i = 0; i < list.length; i++) {
         try {
           const item = list[i];
           // A hole is not undefined: `i in list`, forEach and map tell them apart.
-          out += item === undefined && !(i in list) ? 'h' : encode(item, stack);
+          if (item === undefined && !(i in list)) w.text += 'h';
+          else encode(item, w);
         } catch (error) {
           within(`[${i}]`, error);
         }
+        w.settle();
       }
-      return out;
+    } else if (kind === undefined) {
+      encodeInstance(value, w);
+    } else {
+      encodeBuiltin(kind, value, w);
     }
-    return kind === undefined ? encodeInstance(value, stack) : encodeBuiltin(kind, value, stack);
   } finally {
-    stack.pop();
+    w.stack.pop();
   }
 }
 
 /**
- * The canonical, type-tagged, self-delimiting text of `value`. `stack` holds the objects being
- * encoded around it, for the cycle and depth checks.
+ * Writes the canonical, type-tagged, self-delimiting text of `value` to `w`, whose stack holds the
+ * objects being encoded around it (for the cycle and depth checks).
  * @throws KeyError for what cannot be part of a key
  */
-export function encode(value: unknown, stack: object[]): string {
+export function encode(value: unknown, w: KeyWriter): void {
   switch (typeof value) {
     case 'string':
-      return encodeString(value);
+      encodeString(value, w);
+      return;
     case 'number':
-      return Object.is(value, -0) ? 'n-0;' : `n${value};`;
+      w.text += Object.is(value, -0) ? 'n-0;' : `n${value};`;
+      return;
     case 'boolean':
-      return value ? 't' : 'f';
+      w.text += value ? 't' : 'f';
+      return;
     case 'undefined':
-      return 'u';
+      w.text += 'u';
+      return;
     case 'bigint':
-      return `b${value};`;
+      w.text += `b${value};`;
+      return;
     case 'object':
-      return value === null ? 'z' : encodeObject(value, stack);
+      if (value === null) w.text += 'z';
+      else encodeObject(value, w);
+      return;
     case 'function':
-      return fail('is a function; functions cannot be part of a cache key');
+      fail('is a function; functions cannot be part of a cache key');
+      return;
     default:
-      return fail(`is a ${typeof value}; it cannot be part of a cache key`);
+      fail(`is a ${typeof value}; it cannot be part of a cache key`);
   }
 }

@@ -3,6 +3,7 @@ import { type BuiltinKind, builtinKind, nativeName, prototypeKind } from '../bui
 import { entriesOf, membersOf } from '../builtins/slots';
 import type { CanonicalEncoder } from './encoder';
 import { fail, MAX_KEY_DEPTH, within } from './key-error';
+import { KeyWriter } from './writer';
 
 // An instance with neither a key method nor a class toJSON is keyed by its visible state, hashed with
 // object-hash, but only when that state is all it holds.
@@ -65,31 +66,34 @@ export function hiddenState(value: object): string | undefined {
  */
 export function visibleStateMarker(
   encoder: CanonicalEncoder,
-): (value: unknown, stack: object[], marks: Map<object, symbol>) => void {
+): (value: unknown, w: KeyWriter, marks: Map<object, symbol>) => void {
   const { value: encode, object: encodeObject } = encoder;
   // A frame of every level of nested instances: the encoder's parts are closed over rather than passed,
   // and a declaration, unlike a named function expression, keeps no register for its own name. Each
   // slot less per level is depth that cold (interpreted) code can still reach on a default stack.
-  function markForHash(value: unknown, stack: object[], marks: Map<object, symbol>): void {
+  function markForHash(value: unknown, w: KeyWriter, marks: Map<object, symbol>): void {
     if (typeof value !== 'object' || value === null) {
-      encode(value, stack);
+      // Written only to be refused if it cannot be keyed: object-hash hashes it.
+      encode(value, w.part());
       return;
     }
     if (marks.has(value)) return;
-    if (stack.includes(value)) fail('is circular (it contains itself)');
-    if (stack.length >= MAX_KEY_DEPTH) fail(`is nested more than ${MAX_KEY_DEPTH} levels deep`);
+    if (w.stack.includes(value)) fail('is circular (it contains itself)');
+    if (w.stack.length >= MAX_KEY_DEPTH) fail(`is nested more than ${MAX_KEY_DEPTH} levels deep`);
     const kind = builtinKind(value);
     if (!hashedAsIs(value, kind)) {
-      marks.set(value, Symbol(`cache-memoize:${encodeObject(value, stack)}`));
+      const part = w.part();
+      encodeObject(value, part);
+      marks.set(value, Symbol(`cache-memoize:${part.text}`));
       return;
     }
-    stack.push(value);
+    w.stack.push(value);
     try {
       if (kind === 'Map') {
         for (const [k, v] of entriesOf(value)) {
           try {
-            markForHash(k, stack, marks);
-            markForHash(v, stack, marks);
+            markForHash(k, w, marks);
+            markForHash(v, w, marks);
           } catch (error) {
             within('<map entry>', error);
           }
@@ -97,7 +101,7 @@ export function visibleStateMarker(
       } else if (kind === 'Set') {
         for (const v of membersOf(value)) {
           try {
-            markForHash(v, stack, marks);
+            markForHash(v, w, marks);
           } catch (error) {
             within('<set member>', error);
           }
@@ -106,7 +110,7 @@ export function visibleStateMarker(
         const list = value as unknown[];
         for (let i = 0; i < list.length; i++) {
           try {
-            markForHash(list[i], stack, marks);
+            markForHash(list[i], w, marks);
           } catch (error) {
             within(`[${i}]`, error);
           }
@@ -115,14 +119,14 @@ export function visibleStateMarker(
         const record = value as Record<string, unknown>;
         for (const k of Object.keys(record)) {
           try {
-            markForHash(record[k], stack, marks);
+            markForHash(record[k], w, marks);
           } catch (error) {
             within(`.${k}`, error);
           }
         }
       }
     } finally {
-      stack.pop();
+      w.stack.pop();
     }
   }
   return markForHash;
@@ -151,7 +155,12 @@ export function visibleStateHasher(encoder: CanonicalEncoder): (value: object, m
   return (value, marks) => {
     const replacer = (v: unknown): unknown => {
       if (typeof v === 'object' && v !== null) return marks.get(v) ?? v;
-      if (typeof v === 'string') return v.isWellFormed() ? v : Symbol(`cache-memoize:${encodeString(v)}`);
+      if (typeof v === 'string' && !v.isWellFormed()) {
+        const part = new KeyWriter([], false);
+        encodeString(v, part);
+        return Symbol(`cache-memoize:${part.text}`);
+      }
+      if (typeof v === 'string') return v;
       return Object.is(v, -0) ? Symbol('cache-memoize:n-0;') : v;
     };
     try {

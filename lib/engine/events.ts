@@ -80,10 +80,9 @@ export class Events {
     runHook(inner, event);
   }
 
-  /** A hit from the local tier: the event is only made when some hook hears it (this is a hot path). */
-  localHit(key: string, args: readonly unknown[], started: number): void {
-    if (this.memoizer().onHit === undefined && this.own.onHit === undefined) return;
-    this.hit({ key, args, started }, 'local');
+  /** Whether an `onHit` hook is set, the function's or its memoizer's: a local hit asks once, before its event. */
+  hearsHits(): boolean {
+    return this.own.onHit !== undefined || this.memoizer().onHit !== undefined;
   }
 
   /** The function ran because the store had no usable value. */
