@@ -1,7 +1,9 @@
+import { decoratorOf, type MemoizedDecorator, type MemoizedOptions } from './decorator';
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
 import { parseFunctionOptions, parseMemoizerOptions } from './parse-options';
+import { NameRegistry } from './registry';
 import {
   applyCreation,
   applyStoreSettings,
@@ -23,8 +25,8 @@ export interface Memoize {
    *
    * @param fn - a named function (or give `options.name`); sync or async
    * @param options - options, or a ttl shorthand: `memoize(fn, 3600)`, `memoize(fn, '1h')`
-   * @throws TypeError for invalid options, a missing name, or a different function already
-   * registered under the same `keyPrefix:name` in this memoizer
+   * @throws TypeError for invalid options, a missing name, or a function with other source text
+   * already registered under the same `keyPrefix:name` (and `version`) in this memoizer
    *
    * @example
    * ```ts
@@ -35,8 +37,16 @@ export interface Memoize {
    */
   <A extends unknown[], R>(
     fn: (...args: A) => R,
-    options?: MemoizeOptions<A, Awaited<R>> | Ttl,
+    // NoInfer: the function alone decides A and R, so a mistake in an option is reported at that option.
+    options?: MemoizeOptions<NoInfer<A>, NoInfer<Awaited<R>>> | Ttl,
   ): Memoized<A, Awaited<R>>;
+  /**
+   * A standard (TC39) decorator that memoizes an async method with this memoizer; see {@link memoized}.
+   * @throws TypeError on an instance method without `instanceKey`
+   */
+  memoized<This, A extends unknown[], R extends Promise<unknown>>(
+    options?: MemoizedOptions<This, A, Awaited<R>>,
+  ): MemoizedDecorator<This, A, R>;
   /**
    * Changes this memoizer's defaults; given fields replace earlier ones. The store, hooks, `timeout`,
    * `circuitBreaker` and `maxValueBytes` apply to functions already made (unless a function set its
@@ -59,7 +69,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let creation: CreationSettings = {};
   let hooks: Hooks = {};
   let storeSettings = DEFAULT_STORE_SETTINGS;
-  const registry = new Map<string, unknown>();
+  const registry = new NameRegistry();
   // One store per client, shared by every function of this memoizer that names that client.
   const storesByClient = new WeakMap<RedisLike, RedisStore>();
   // Stores told that some function takes locks, so they set up what waiters need outside any call.
@@ -108,15 +118,9 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
 
   const memoize = (<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl) => {
     const settings = parseFunctionOptions(fn, options, creation);
-    const id = `${settings.keyPrefix}:${settings.name}`;
-    const existing = registry.get(id);
-    if (existing !== undefined && existing !== fn) {
-      throw new TypeError(
-        `cache-memoize: another function is already memoized as '${id}'; give this one a different name or keyPrefix`,
-      );
-    }
+    const version = settings.version === undefined ? '' : ` version ${settings.version}`;
+    registry.claim(`${settings.keyPrefix}:${settings.name}${version}`, fn);
     const own = storeOf(settings.storeChoice);
-    registry.set(id, fn);
     if (settings.lock) {
       locking = true;
       prepare(own ?? store);
@@ -124,6 +128,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     return createMemoized<A, Awaited<R>>(fn as (...args: A) => Awaited<R>, settings, context, own);
   }) as Memoize;
   memoize.configure = configure;
+  memoize.memoized = (options) => decoratorOf(memoize as never, options);
   configure(defaults);
   return memoize;
 }
@@ -148,3 +153,24 @@ export const memoize: Memoize = processWide;
 export function configure(options: MemoizerOptions): void {
   processWide.configure(options);
 }
+
+/**
+ * A standard (TC39 / TypeScript 5) decorator that memoizes an async method with the process-wide
+ * memoizer. The instance is part of every key through `instanceKey` (required on instance methods:
+ * `false` shares entries between all instances). Each instance's method carries the controls,
+ * bound to it; in TypeScript reach them with {@link memoizedOf}. The default name is
+ * `Class.method`. Options are checked when the class is defined, and the method's function is
+ * registered when its first instance is constructed.
+ *
+ * @example
+ * ```ts
+ * class PostRepo {
+ *   constructor(readonly tenant: string) {}
+ *   @memoized({ ttl: '1h', instanceKey: (repo) => repo.tenant })
+ *   async find(id: number): Promise<Post> { return db.posts.find(this.tenant, id); }
+ * }
+ * await repo.find(42);
+ * await memoizedOf(repo.find).invalidate(42); // in JavaScript: repo.find.invalidate(42)
+ * ```
+ */
+export const memoized: Memoize['memoized'] = (options) => processWide.memoized(options);
