@@ -172,6 +172,7 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
       'cache-memoize: errorTtl only applies to cached errors; set cacheErrors too, or leave errorTtl out',
     );
   }
+  const errorTtlMs = raw.errorTtl === undefined ? ttlMs : ttlToMs(raw.errorTtl, 'errorTtl');
   return Object.freeze({
     name,
     keyPrefix,
@@ -179,7 +180,7 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
     ttlMs,
     staleTtlMs,
     storeTtlMs: ttlMs + staleTtlMs,
-    tokenTtlMs: Math.max(ttlMs + staleTtlMs, MIN_TOKEN_TTL_MS),
+    tokenTtlMs: Math.max(ttlMs + staleTtlMs, errorTtlMs, MIN_TOKEN_TTL_MS),
     // An entry that never expires has no freshness to carry.
     timed: (refreshes || local !== undefined) && Number.isFinite(ttlMs),
     refreshes,
@@ -196,6 +197,6 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
     version,
     ttlJitter: c.ttlJitter ?? 0,
     cacheErrors,
-    errorTtlMs: raw.errorTtl === undefined ? ttlMs : ttlToMs(raw.errorTtl, 'errorTtl'),
+    errorTtlMs,
   });
 }
