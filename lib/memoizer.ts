@@ -1,13 +1,15 @@
 import { decoratorOf, type MemoizedDecorator, type MemoizedOptions } from './decorator';
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
-import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
+import type { DurationString, Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
 import { parseFunctionOptions, parseMemoizerOptions } from './parse-options';
+import { whenReady } from './readiness';
 import { NameRegistry } from './registry';
 import {
   applyCreation,
   applyStoreSettings,
   type CreationSettings,
+  DEFAULT_KEY_PREFIX,
   DEFAULT_STORE_SETTINGS,
   type StoreChoice,
 } from './settings';
@@ -53,6 +55,16 @@ export interface Memoize {
    * own); `ttl` and `keyPrefix` only to functions made afterwards.
    */
   configure(options: MemoizerOptions): void;
+  /**
+   * Resolves `true` once this memoizer's store answers a read, or `false` when `timeout` passes
+   * (milliseconds or a {@link DurationString}; `Infinity` waits for ever). It never rejects for a
+   * store that is down, slow or not configured yet. Until the store answers, calls run uncached
+   * and `invalidate`, `refresh` and `invalidateAll` reject.
+   * @default timeout 5000
+   * @throws TypeError for a timeout that is not a positive duration
+   * @example `if (!(await sessions.ready('2s'))) log.warn('starting without the cache');`
+   */
+  ready(timeout?: number | DurationString): Promise<boolean>;
 }
 
 /**
@@ -129,6 +141,15 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   }) as Memoize;
   memoize.configure = configure;
   memoize.memoized = (options) => decoratorOf(memoize as never, options);
+  memoize.ready = (timeout) =>
+    whenReady(
+      {
+        store: context.store,
+        storeSettings: () => storeSettings,
+        probeKey: () => `${creation.keyPrefix ?? DEFAULT_KEY_PREFIX}:ready`,
+      },
+      timeout,
+    );
   configure(defaults);
   return memoize;
 }
@@ -173,4 +194,19 @@ export function configure(options: MemoizerOptions): void {
  * await memoizedOf(repo.find).invalidate(42); // in JavaScript: repo.find.invalidate(42)
  * ```
  */
+/**
+ * Resolves `true` once the process-wide memoizer's store answers, or `false` at `timeout`
+ * (default 5000 ms); never rejects for a store that is down. Calls made before then run uncached,
+ * and explicit operations (`invalidate`, `refresh`, `invalidateAll`) reject.
+ *
+ * @example
+ * ```ts
+ * configure({ client: createResilientClient(url) });
+ * if (!(await ready('3s'))) console.warn('Redis is not answering yet: calls run uncached');
+ * ```
+ */
+export function ready(timeout?: number | DurationString): Promise<boolean> {
+  return processWide.ready(timeout);
+}
+
 export const memoized: Memoize['memoized'] = (options) => processWide.memoized(options);
