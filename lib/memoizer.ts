@@ -37,11 +37,12 @@ export interface Memoize {
    * }, { ttl: '1h', keyPrefix: 'blog' });
    * ```
    */
-  <A extends unknown[], R>(
-    fn: (...args: A) => R,
-    // NoInfer: the function alone decides A and R, so a mistake in an option is reported at that option.
-    options?: MemoizeOptions<NoInfer<A>, NoInfer<Awaited<R>>> | Ttl,
-  ): Memoized<A, Awaited<R>>;
+  // When a call does not type-check, TypeScript infers again for its error message without the
+  // arguments that take their types from context, such as a `function` expression; A then falls back
+  // to its constraint. With `unknown[]` the function itself would fail to match, and the mistake would be
+  // reported against it; with `any[]` it matches, and the mistake is reported at the option.
+  // biome-ignore lint/suspicious/noExplicitAny: the constraint is only what error messages fall back to; A is inferred from fn
+  <A extends any[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl): Memoized<A, Awaited<R>>;
   /**
    * A standard (TC39) decorator that memoizes an async method with this memoizer; see {@link memoized}.
    * @throws TypeError on an instance method without `instanceKey`
