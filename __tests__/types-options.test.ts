@@ -155,26 +155,3 @@ describe('@memoized types', () => {
     }).not.toThrow();
   });
 });
-
-describe('inline function expressions', () => {
-  test('a mistake in an option of an inline function is reported at the option', () => {
-    expect(() =>
-      memoize(
-        async function inline(id: number) {
-          return id;
-        },
-        {
-          // @ts-expect-error -- '1 hour' is not a DurationString
-          ttl: '1 hour',
-        },
-      ),
-    ).toThrow(/ttl must be/);
-    expect(() =>
-      memoize(async (id: number) => id, {
-        name: 'inlineArrow',
-        // @ts-expect-error -- 'tll' is not an option
-        tll: 60,
-      }),
-    ).toThrow(/unknown option 'tll'/);
-  });
-});
