@@ -1,6 +1,7 @@
 import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
-import { connect, uniquePrefix } from './helpers/redis';
+import { RedisStore } from '../lib/stores/redis/store';
+import { connect, uniquePrefix, until } from './helpers/redis';
 
 // The version option: old and new code, deployed side by side over one Redis, each read their own
 // entries, and invalidateAll of one leaves the other's alone.
@@ -64,6 +65,35 @@ describe('version', () => {
     expect(await client.exists([plain.render.keyFor(1), plain.render.keyFor(2)])).toBe(2);
     await plain.render.invalidateAll();
     expect(await client.exists([v10.render.keyFor(1), v10.render.keyFor(2)])).toBe(2);
+  });
+
+  test('a versioned function keeps a local tier, which changes made elsewhere evict', async () => {
+    const prefix = uniquePrefix('version-local');
+    const store = new RedisStore(client);
+    let runs = 0;
+    let local = false;
+    const memoize = createMemoizer({ store, keyPrefix: prefix, onHit: (e) => (local ||= e.local === true) });
+    const f = memoize(
+      async function tiered(id: number) {
+        return `${id}:${++runs}`;
+      },
+      { version: 3, local: true },
+    );
+    try {
+      expect(await f(1)).toBe('1:1');
+      await until(async () => (await f(1)) === '1:1' && local, 'a local hit');
+      // Another process (its own memoizer, without a local tier) invalidates the entry.
+      const elsewhere = createMemoizer({ client, keyPrefix: prefix })(
+        async function tiered(id: number) {
+          return `${id}:${++runs}`;
+        },
+        { version: 3 },
+      );
+      await elsewhere.invalidate(1);
+      await until(async () => (await f(1)) === '1:2', 'the local copy evicted');
+    } finally {
+      await store.close();
+    }
   });
 
   test.each<[string, unknown, RegExp]>([
