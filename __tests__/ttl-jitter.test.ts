@@ -23,7 +23,8 @@ afterAll(async () => {
 
 /** Writes ENTRIES entries at once; their PTTLs (ms) as Redis reports them, and their keys. */
 async function writeTogether(options: Record<string, unknown>, memoizerOptions: Record<string, unknown> = {}) {
-  const memoize = createMemoizer({ client, keyPrefix: uniquePrefix('jitter'), ...memoizerOptions });
+  // 200 misses at once: a generous deadline, so that a loaded machine does not leave entries unwritten.
+  const memoize = createMemoizer({ client, keyPrefix: uniquePrefix('jitter'), timeout: '20s', ...memoizerOptions });
   const f = memoize(async function spread(i: number) {
     return i;
   }, options);
@@ -80,7 +81,7 @@ describe('ttlJitter', () => {
   });
 
   test('cached errors are jittered too, within errorTtl', async () => {
-    const memoize = createMemoizer({ client, keyPrefix: uniquePrefix('jitter-errors') });
+    const memoize = createMemoizer({ client, keyPrefix: uniquePrefix('jitter-errors'), timeout: '20s' });
     const f = memoize(
       async function fails(i: number): Promise<never> {
         throw new Error(`no ${i}`);
