@@ -1,6 +1,7 @@
+export { type MemoizedDecorator, type MemoizedOptions, memoizedOf } from './decorator';
 export { MemoizeError, type MemoizeErrorCode, SerializationError, StoreError, type StoreErrorCode } from './errors';
 export type { Memoized } from './memoize';
-export { configure, createMemoizer, type Memoize, memoize } from './memoizer';
+export { configure, createMemoizer, type Memoize, memoize, memoized, ready } from './memoizer';
 export type {
   CallEvent,
   CircuitBreakerOptions,

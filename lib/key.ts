@@ -1,7 +1,8 @@
 // The key format, composed and parsed here and nowhere else.
 //
-// Every key of one memoized function starts with its function prefix, `keyPrefix:name:`. An entry's
-// value lives at `keyPrefix:name:{digest}`; the braces are a Redis Cluster hash tag, so the entry's
+// Every key of one memoized function starts with its function prefix, `keyPrefix:name:`, or
+// `keyPrefix:name:v<version>` for a versioned function. An entry's value lives at
+// `<function prefix>{digest}`; the braces are a Redis Cluster hash tag, so the entry's
 // sibling keys (generation token, compute lock, waiters mark: the value key plus a suffix) live in
 // the same slot and one script can touch them all. A value key is the only kind that ends with `}`.
 
@@ -14,11 +15,13 @@ const WAITERS_SUFFIX = ':w';
 const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX];
 
 /**
- * The part every key of one memoized function starts with: `keyPrefix:name:`. Both parts are
- * validated when options are parsed: no `{` or `}`, and `name` has no `:`.
+ * The part every key of one memoized function starts with: `keyPrefix:name:`, or with a `version`,
+ * `keyPrefix:name:v<version>`. All parts are validated when options are parsed: no `{` or `}`, and
+ * `name` and `version` have no `:`. Only a versioned prefix does not end with `:`, so no keyPrefix and
+ * name of an unversioned function can spell a versioned one's prefix.
  */
-export function functionKeyPrefix(keyPrefix: string, name: string): string {
-  return `${keyPrefix}:${name}:`;
+export function functionKeyPrefix(keyPrefix: string, name: string, version?: string): string {
+  return version === undefined ? `${keyPrefix}:${name}:` : `${keyPrefix}:${name}:v${version}`;
 }
 
 /** The key of one entry's value: the function prefix, then the argument digest in a hash tag. */

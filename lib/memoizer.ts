@@ -1,11 +1,15 @@
+import { decoratorOf, type MemoizedDecorator, type MemoizedOptions } from './decorator';
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
-import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
+import type { DurationString, Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
 import { parseFunctionOptions, parseMemoizerOptions } from './parse-options';
+import { whenReady } from './readiness';
+import { NameRegistry } from './registry';
 import {
   applyCreation,
   applyStoreSettings,
   type CreationSettings,
+  DEFAULT_KEY_PREFIX,
   DEFAULT_STORE_SETTINGS,
   type StoreChoice,
 } from './settings';
@@ -23,8 +27,8 @@ export interface Memoize {
    *
    * @param fn - a named function (or give `options.name`); sync or async
    * @param options - options, or a ttl shorthand: `memoize(fn, 3600)`, `memoize(fn, '1h')`
-   * @throws TypeError for invalid options, a missing name, or a different function already
-   * registered under the same `keyPrefix:name` in this memoizer
+   * @throws TypeError for invalid options, a missing name, or a function with other source text
+   * already registered under the same `keyPrefix:name` (and `version`) in this memoizer
    *
    * @example
    * ```ts
@@ -33,10 +37,19 @@ export interface Memoize {
    * }, { ttl: '1h', keyPrefix: 'blog' });
    * ```
    */
-  <A extends unknown[], R>(
-    fn: (...args: A) => R,
-    options?: MemoizeOptions<A, Awaited<R>> | Ttl,
-  ): Memoized<A, Awaited<R>>;
+  // When a call does not type-check, TypeScript infers again for its error message without the
+  // arguments that take their types from context, such as a `function` expression; A then falls back
+  // to its constraint. With `unknown[]` the function itself would fail to match, and the mistake would be
+  // reported against it; with `any[]` it matches, and the mistake is reported at the option.
+  // biome-ignore lint/suspicious/noExplicitAny: the constraint is only what error messages fall back to; A is inferred from fn
+  <A extends any[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl): Memoized<A, Awaited<R>>;
+  /**
+   * A standard (TC39) decorator that memoizes an async method with this memoizer; see {@link memoized}.
+   * @throws TypeError on an instance method without `instanceKey`
+   */
+  memoized<This, A extends unknown[], R extends Promise<unknown>>(
+    options?: MemoizedOptions<This, A, Awaited<R>>,
+  ): MemoizedDecorator<This, A, R>;
   /**
    * Changes this memoizer's defaults; given fields replace earlier ones, the others stay.
    *
@@ -50,6 +63,16 @@ export interface Memoize {
    * `keyPrefix`, `lock`, `lockTtl`, `lockWait`, `staleTtl`, `earlyRefresh`, `local` and `clone`.
    */
   configure(options: MemoizerOptions): void;
+  /**
+   * Resolves `true` once this memoizer's store answers a read, or `false` when `timeout` passes
+   * (milliseconds or a {@link DurationString}; `Infinity` waits for ever). It never rejects for a
+   * store that is down, slow or not configured yet. Until the store answers, calls run uncached
+   * and `invalidate`, `refresh` and `invalidateAll` reject.
+   * @default timeout 5000
+   * @throws TypeError for a timeout that is not a positive duration
+   * @example `if (!(await sessions.ready('2s'))) log.warn('starting without the cache');`
+   */
+  ready(timeout?: number | DurationString): Promise<boolean>;
 }
 
 /**
@@ -66,7 +89,7 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
   let creation: CreationSettings = {};
   let hooks: Hooks = {};
   let storeSettings = DEFAULT_STORE_SETTINGS;
-  const registry = new Map<string, unknown>();
+  const registry = new NameRegistry();
   // One store per client, shared by every function of this memoizer that names that client.
   const storesByClient = new WeakMap<RedisLike, RedisStore>();
   // Stores told that some function takes locks, so they set up what waiters need outside any call.
@@ -115,15 +138,9 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
 
   const memoize = (<A extends unknown[], R>(fn: (...args: A) => R, options?: MemoizeOptions<A, Awaited<R>> | Ttl) => {
     const settings = parseFunctionOptions(fn, options, creation);
-    const id = `${settings.keyPrefix}:${settings.name}`;
-    const existing = registry.get(id);
-    if (existing !== undefined && existing !== fn) {
-      throw new TypeError(
-        `cache-memoize: another function is already memoized as '${id}'; give this one a different name or keyPrefix`,
-      );
-    }
+    const version = settings.version === undefined ? '' : ` version ${settings.version}`;
+    registry.claim(`${settings.keyPrefix}:${settings.name}${version}`, fn);
     const own = storeOf(settings.storeChoice);
-    registry.set(id, fn);
     if (settings.lock) {
       locking = true;
       prepare(own ?? store);
@@ -131,6 +148,16 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     return createMemoized<A, Awaited<R>>(fn as (...args: A) => Awaited<R>, settings, context, own);
   }) as Memoize;
   memoize.configure = configure;
+  memoize.memoized = (options) => decoratorOf(memoize as never, options);
+  memoize.ready = (timeout) =>
+    whenReady(
+      {
+        store: context.store,
+        storeSettings: () => storeSettings,
+        probeKey: () => `${creation.keyPrefix ?? DEFAULT_KEY_PREFIX}:ready`,
+      },
+      timeout,
+    );
   configure(defaults);
   return memoize;
 }
@@ -159,3 +186,39 @@ export const memoize: Memoize = processWide;
 export function configure(options: MemoizerOptions): void {
   processWide.configure(options);
 }
+
+/**
+ * A standard (TC39 / TypeScript 5) decorator that memoizes an async method with the process-wide
+ * memoizer. The instance is part of every key through `instanceKey` (required on instance methods:
+ * `false` shares entries between all instances). Each instance's method carries the controls,
+ * bound to it; in TypeScript reach them with {@link memoizedOf}. The default name is
+ * `Class.method`. Options are checked when the class is defined, and the method's function is
+ * registered when its first instance is constructed.
+ *
+ * @example
+ * ```ts
+ * class PostRepo {
+ *   constructor(readonly tenant: string) {}
+ *   @memoized({ ttl: '1h', instanceKey: (repo) => repo.tenant })
+ *   async find(id: number): Promise<Post> { return db.posts.find(this.tenant, id); }
+ * }
+ * await repo.find(42);
+ * await memoizedOf(repo.find).invalidate(42); // in JavaScript: repo.find.invalidate(42)
+ * ```
+ */
+/**
+ * Resolves `true` once the process-wide memoizer's store answers, or `false` at `timeout`
+ * (default 5000 ms); never rejects for a store that is down. Calls made before then run uncached,
+ * and explicit operations (`invalidate`, `refresh`, `invalidateAll`) reject.
+ *
+ * @example
+ * ```ts
+ * configure({ client: createResilientClient(url) });
+ * if (!(await ready('3s'))) console.warn('Redis is not answering yet: calls run uncached');
+ * ```
+ */
+export function ready(timeout?: number | DurationString): Promise<boolean> {
+  return processWide.ready(timeout);
+}
+
+export const memoized: Memoize['memoized'] = (options) => processWide.memoized(options);

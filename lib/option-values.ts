@@ -167,3 +167,46 @@ export function breakerPatchOf(breaker: unknown): false | Partial<BreakerSetting
   if (coolDown !== undefined) fields.coolDownMs = msOption(coolDown, 'circuitBreaker.coolDown', false);
   return Object.freeze(fields);
 }
+
+/**
+ * The `instanceKey` of `@memoized`: a function, or `false` (shared); `undefined` for none. Required on
+ * instance methods, where leaving it out would silently share one tenant's entries with another's.
+ */
+export function instanceKeyOf<This>(
+  value: unknown,
+  method: string,
+  isStatic: boolean,
+): ((self: This) => unknown) | undefined {
+  if (value === undefined && !isStatic) {
+    throw new TypeError(
+      `cache-memoize: @memoized on ${method} needs instanceKey: a function of the instance giving what tells ` +
+        'instances apart in keys, e.g. instanceKey: (self) => self.tenant; or instanceKey: false to share ' +
+        'entries between all instances',
+    );
+  }
+  if (value === undefined || value === false) return undefined;
+  if (typeof value !== 'function') {
+    throw new TypeError(
+      `cache-memoize: instanceKey must be a function of the instance or false; got ${describe(value)}`,
+    );
+  }
+  return value as (self: This) => unknown;
+}
+
+/** The `version` option: a non-negative integer, or a string that can be part of a key. */
+export function versionOf(value: unknown): string {
+  const rule =
+    `a non-negative integer, or a non-empty string (well formed: no lone surrogates) of at most ` +
+    `${MAX_KEY_PART_LENGTH} characters without {, } or :`;
+  if (typeof value !== 'number') return keyPart(value, 'version', /[{}:]/, rule);
+  if (Number.isSafeInteger(value) && value >= 0) return String(value);
+  throw new TypeError(`cache-memoize: version must be ${rule}; got ${describe(value)}`);
+}
+
+/** A fraction from 0 to 1 (`ttlJitter`). */
+export function fraction(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
+    throw new TypeError(`cache-memoize: ${option} must be a number from 0 to 1; got ${describe(value)}`);
+  }
+  return value;
+}

@@ -181,6 +181,15 @@ export interface MemoizerOptions extends Hooks {
    * @default false
    */
   clone?: boolean;
+  /**
+   * Spreads expiries: each write's ttl is `ttl × (1 − ttlJitter × r)`, with `r` uniform in [0, 1), so
+   * entries written together do not expire together. A fraction from 0 to 1; the ttl is never
+   * lengthened. The entry's freshness moves with it: a `staleTtl` window starts at the shortened
+   * ttl and keeps its length, and early refresh aims at the shortened ttl. No effect with ttl `Infinity`.
+   * @default 0
+   * @example `ttlJitter: 0.1` (a ttl of 1 h becomes 54 to 60 minutes)
+   */
+  ttlJitter?: number;
 }
 
 /** Options of one memoized function. */
@@ -202,4 +211,30 @@ export interface MemoizeOptions<A extends unknown[] = unknown[], R = unknown> ex
    * @example `shouldCache: (rows) => rows.length > 0`
    */
   shouldCache?: (result: R, args: A) => boolean | PromiseLike<boolean>;
+  /**
+   * Part of every key (`keyPrefix:name:v<version>{digest}`): a deploy that changes what the function
+   * returns bumps it and reads none of the entries the old code wrote, while the old code, still
+   * running, keeps its own. `invalidateAll` reaches only this version's entries. A non-negative
+   * integer, or a string without `{`, `}` or `:`.
+   * @default none (keys without a version)
+   * @example `version: 2`
+   */
+  version?: number | string;
+  /**
+   * Which errors of the function are cached, like results: a hit rethrows the cached error, from the
+   * store or the local tier, and callers waiting for the computing one get it too. The rethrown error
+   * is an `Error` with the same `name`, `message` and `code` (a string or number), and `cached: true`;
+   * its class, stack, `cause` and other properties are lost. The caller whose call threw gets the
+   * original. If this throws, the error is not cached and `E_SHOULD_CACHE` is reported.
+   * @default none (errors are never cached)
+   * @example `cacheErrors: (error) => error instanceof NotFoundError`
+   */
+  cacheErrors?: (error: unknown) => boolean;
+  /**
+   * How long a cached error stays (seconds or a {@link DurationString}); only with `cacheErrors`.
+   * A cached error is never served stale.
+   * @default the function's ttl
+   * @example `errorTtl: '30s'`
+   */
+  errorTtl?: Ttl;
 }

@@ -5,6 +5,7 @@ import {
   checkKnown,
   describe,
   earlyRefreshOf,
+  fraction,
   isRecord,
   keyPart,
   localOf,
@@ -13,6 +14,7 @@ import {
   optionalFunction,
   positiveInteger,
   ttlToMs,
+  versionOf,
 } from './option-values';
 import type { Hooks, MemoizeOptions } from './options';
 import {
@@ -33,7 +35,18 @@ import type { Store } from './stores/store';
 
 // A token must outlive any computation that captured it; ten minutes covers all but pathological ones.
 const MIN_TOKEN_TTL_MS = 600_000;
-const CREATION_KEYS = ['ttl', 'keyPrefix', 'lock', 'lockTtl', 'lockWait', 'staleTtl', 'earlyRefresh', 'local', 'clone'];
+const CREATION_KEYS = [
+  'ttl',
+  'keyPrefix',
+  'lock',
+  'lockTtl',
+  'lockWait',
+  'staleTtl',
+  'earlyRefresh',
+  'local',
+  'clone',
+  'ttlJitter',
+];
 const MEMOIZER_KEYS = [
   ...CREATION_KEYS,
   'store',
@@ -45,7 +58,7 @@ const MEMOIZER_KEYS = [
   'onMiss',
   'onError',
 ];
-const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
+const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache', 'version', 'cacheErrors', 'errorTtl'];
 const STORE_METHODS = ['get', 'begin', 'set', 'delete', 'rotate', 'deleteMatching'] as const;
 const REQUEST_METHODS = ['begin', 'set', 'rotate', 'deleteMatching'] as const;
 
@@ -96,6 +109,7 @@ function creationOf(o: Record<string, unknown>): CreationSettings {
   if (o.earlyRefresh !== undefined) c.earlyRefresh = earlyRefreshOf(o.earlyRefresh);
   if (o.local !== undefined) c.local = localOf(o.local);
   if (o.clone !== undefined) c.clone = boolean(o.clone, 'clone');
+  if (o.ttlJitter !== undefined) c.ttlJitter = fraction(o.ttlJitter, 'ttlJitter');
   return Object.freeze(c);
 }
 
@@ -131,7 +145,8 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
   const own = parseMemoizerOptions(o, `memoize(${fn.name || 'anonymous function'})`, FUNCTION_KEYS);
   const raw = o as MemoizeOptions;
   const name = keyPart(
-    raw.name ?? (fn.name || undefined),
+    // A bound function is named 'bound f': its keys go by f.
+    raw.name ?? (fn.name.replace(/^(bound )+/, '') || undefined),
     raw.name === undefined ? 'name (fn.name, since no name option was given)' : 'name',
     /[{}:]/,
     `a non-empty string (well formed: no lone surrogates) of at most ${MAX_KEY_PART_LENGTH} characters without {, } or :`,
@@ -150,14 +165,22 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
   const earlyRefresh = c.earlyRefresh || undefined;
   const refreshes = staleTtlMs > 0 || earlyRefresh !== undefined;
   const keyPrefix = c.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  const version = raw.version === undefined ? undefined : versionOf(raw.version);
+  const cacheErrors = optionalFunction<FunctionSettings['cacheErrors']>(raw.cacheErrors, 'cacheErrors');
+  if (raw.errorTtl !== undefined && cacheErrors === undefined) {
+    throw new TypeError(
+      'cache-memoize: errorTtl only applies to cached errors; set cacheErrors too, or leave errorTtl out',
+    );
+  }
+  const errorTtlMs = raw.errorTtl === undefined ? ttlMs : ttlToMs(raw.errorTtl, 'errorTtl');
   return Object.freeze({
     name,
     keyPrefix,
-    functionPrefix: functionKeyPrefix(keyPrefix, name),
+    functionPrefix: functionKeyPrefix(keyPrefix, name, version),
     ttlMs,
     staleTtlMs,
     storeTtlMs: ttlMs + staleTtlMs,
-    tokenTtlMs: Math.max(ttlMs + staleTtlMs, MIN_TOKEN_TTL_MS),
+    tokenTtlMs: Math.max(ttlMs + staleTtlMs, errorTtlMs, MIN_TOKEN_TTL_MS),
     // An entry that never expires has no freshness to carry.
     timed: (refreshes || local !== undefined) && Number.isFinite(ttlMs),
     refreshes,
@@ -171,5 +194,9 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
     hooks: own.hooks,
     storeChoice: own.storeChoice,
     storeSettings: Object.keys(own.storeSettings).length === 0 ? undefined : own.storeSettings,
+    version,
+    ttlJitter: c.ttlJitter ?? 0,
+    cacheErrors,
+    errorTtlMs,
   });
 }

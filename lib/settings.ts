@@ -55,6 +55,8 @@ export interface CreationSettings {
   readonly earlyRefresh?: EarlyRefreshSettings | false;
   readonly local?: LocalOption | false;
   readonly clone?: boolean;
+  /** `0`: every write's ttl is the ttl itself. */
+  readonly ttlJitter?: number;
 }
 
 /** Where a function's entries go, if it says so itself. */
@@ -100,6 +102,14 @@ export interface FunctionSettings {
   readonly hooks: Hooks;
   /** The function's own store, if it named one. */
   readonly storeChoice: StoreChoice;
+  /** Part of every key (see `key.ts`); `undefined`: unversioned. */
+  readonly version: string | undefined;
+  /** The fraction (0 to 1) by which each write's ttl is shortened at random; `0`: none. */
+  readonly ttlJitter: number;
+  /** Which errors of the function are stored; `undefined`: none. */
+  readonly cacheErrors: ((error: unknown) => unknown) | undefined;
+  /** How long a stored error stays, in ms (before jitter). */
+  readonly errorTtlMs: number;
   /** The store settings this function sets itself; the memoizer's apply to the rest, at call time. */
   readonly storeSettings: StoreSettingsPatch | undefined;
 }

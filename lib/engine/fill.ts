@@ -2,8 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { MemoizeError, SerializationError } from '../errors';
 import { encode, stamp } from '../serializer';
 import type { LockRequest } from '../stores/store';
+import { settleError } from './cached-error';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
+import { jitteredTtlMs } from './ttl-jitter';
+import { writeEntry } from './write';
 
 // The fill path: run the function, then decide, encode and write its result under the entry's
 // token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
@@ -21,7 +24,7 @@ export async function compute<A extends unknown[], R>(
   try {
     result = await rt.fn(...(call.args as A));
   } catch (error) {
-    if (lockToken !== undefined) releaseLock(rt, call, lockToken);
+    await settleError(rt, call, token, error, lockToken);
     throw error;
   }
   const computeMs = performance.now() - started;
@@ -71,21 +74,11 @@ async function save<A extends unknown[], R>(
   try {
     let value = (await shouldStore(rt, call, result)) ? encodeForStore(rt, call, result) : undefined;
     if (value === undefined) return;
-    const { timed, ttlMs, storeTtlMs, tokenTtlMs } = rt.settings;
+    const { timed, staleTtlMs, tokenTtlMs } = rt.settings;
+    const ttlMs = jitteredTtlMs(rt.settings.ttlMs, rt.settings.ttlJitter);
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs });
-    const request = { key: call.key, token, value, ttlMs: storeTtlMs, tokenTtlMs, lockToken };
-    let written: boolean;
-    try {
-      written = await call.guard.run('write', (store) => store.set(request), {
-        explicit: call.explicit,
-        key: call.key,
-      });
-      held = undefined;
-    } catch (error) {
-      rt.report(error, call, 'write');
-      return;
-    }
-    if (!written) call.superseded = true;
+    const request = { key: call.key, token, value, ttlMs: ttlMs + staleTtlMs, tokenTtlMs, lockToken };
+    if (await writeEntry(rt, call, request)) held = undefined;
   } catch (error) {
     rt.report(
       new MemoizeError('E_UNSERIALIZABLE', `cache-memoize: the result of ${rt.settings.name} was not stored`, {

@@ -62,14 +62,16 @@ export async function beginEntry<A extends unknown[], R>(
 
 /**
  * A lock request whose answer was lost (timeout, dropped connection) may still have taken the lock
- * when the store wakes up; nobody would compute under it, so release it.
+ * when the store wakes up; nobody would compute under it, so release it. Not while the store is not
+ * connected: the request was refused before it was sent, or the release could not be sent either
+ * (the lock then ends with its ttl), and its failure would only report the same outage twice.
  */
 export function abandonLock<A extends unknown[], R>(
   rt: Runtime<A, R>,
   call: Call<R>,
   lock: LockRequest | undefined,
 ): void {
-  if (lock !== undefined) releaseLock(rt, call, lock.token);
+  if (lock !== undefined && call.guard.store.isReady?.() !== false) releaseLock(rt, call, lock.token);
 }
 
 /**

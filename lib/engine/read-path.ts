@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { StoredError } from '../envelope/stored-error';
 import type { MemoizeError } from '../errors';
 import type { GuardedOperation, StoreGuard } from '../guard';
 import { refreshInBackground } from './background-refresh';
@@ -86,7 +87,7 @@ export function read<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promis
           refreshInBackground(rt, key, args, guard);
         }
         if (started >= 0) rt.events.hit({ key, args, started }, 'local');
-        return Promise.resolve(value as R);
+        return value instanceof StoredError ? value.rejection() : Promise.resolve(value as R);
       }
     }
   } catch (error) {

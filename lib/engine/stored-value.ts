@@ -1,3 +1,4 @@
+import { StoredError } from '../envelope/stored-error';
 import { decode } from '../serializer';
 import { refreshInBackground } from './background-refresh';
 import { shouldRefreshEarly } from './early-refresh';
@@ -9,7 +10,7 @@ import type { Call, Runtime } from './runtime';
  * A value read from the store (by the hit path's `GET`, or by a miss's `begin` that found one
  * landed meanwhile): decoded, it is a hit. A stale or nearly expired one also starts a background
  * refresh; a fresh one is kept by the local tier when the read may be trusted. Damaged bytes are
- * reported and replaced by a fresh result.
+ * reported and replaced by a fresh result. A cached error is a hit that rejects.
  */
 export function found<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, stored: string): R | Promise<R> {
   const decoded = decode(stored);
@@ -32,5 +33,5 @@ export function found<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, 
     (rt.tier as LocalTier).keep(call.key, call.ticket, decoded.value, stored, decoded.freshUntil, decoded.computeMs);
   }
   rt.events.hit(call, stale ? 'stale' : undefined);
-  return decoded.value as R;
+  return decoded.value instanceof StoredError ? decoded.value.rejection() : (decoded.value as R);
 }

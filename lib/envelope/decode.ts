@@ -2,6 +2,7 @@ import { TYPED_ARRAYS, type TypedArrayKind } from '../builtins/kinds';
 import { SerializationError } from '../errors';
 import {
   DECIMAL_BIGINT,
+  ERROR,
   HEADER_LENGTH,
   MAX_DECIMAL_BIGINT_DIGITS,
   NUMBER_END,
@@ -11,6 +12,7 @@ import {
   TAGGED,
   TIMED,
 } from './format';
+import { decodeError } from './stored-error';
 import { Unserializable } from './value-errors';
 
 // Decoding: JSON.parse, then one pass over the parsed tree in which every step is linear in its input.
@@ -140,7 +142,8 @@ function decodeTimed(text: string): Decoded {
 }
 
 /**
- * Decodes an envelope written by {@link encode}. Never throws: foreign bytes, truncated envelopes,
+ * Decodes an envelope written by {@link encode} (or, for a cached error, `encodeError`: its value is
+ * then a `StoredError`). Never throws: foreign bytes, truncated envelopes,
  * other versions, malformed tags and tags over the bounds (a decimal BigInt of more than 1024
  * digits) come back as `ok: false` (a miss). Every step is linear in the stored text, and decoding
  * never touches `Object.prototype`.
@@ -151,6 +154,7 @@ export function decode(text: string): Decoded {
     if (header === PLAIN) return { ok: true, value: parsePlain(text) };
     if (header === TAGGED) return { ok: true, value: revive(JSON.parse(text.slice(HEADER_LENGTH))) };
     if (header === TIMED) return decodeTimed(text);
+    if (header === ERROR) return { ok: true, value: decodeError(text) };
   } catch (error) {
     return {
       ok: false,

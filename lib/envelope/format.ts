@@ -5,7 +5,9 @@
 export const PLAIN = 'cm1J';
 /** Header of a body that is JSON whose `{"$":[tag, ...]}` objects stand for non-JSON values. */
 export const TAGGED = 'cm1T';
-/** Header of `cm1X<freshUntil>,<computeMs>:` in base 36, then a {@link PLAIN} or {@link TAGGED} envelope. */
+/** Header of a thrown error (`cacheErrors`): a JSON array `[name, message, code?]`. */
+export const ERROR = 'cm1E';
+/** Header of `cm1X<freshUntil>,<computeMs>:` in base 36, then a {@link PLAIN}, {@link TAGGED} or {@link ERROR} envelope. */
 export const TIMED = 'cm1X';
 /** Length of every header. */
 export const HEADER_LENGTH = 4;
@@ -59,6 +61,6 @@ export function readStamp(text: string): (Freshness & { inner: string }) | undef
     return undefined;
   }
   const header = inner.slice(0, HEADER_LENGTH);
-  if (header !== PLAIN && header !== TAGGED) return undefined;
+  if (header !== PLAIN && header !== TAGGED && header !== ERROR) return undefined;
   return { freshUntil, computeMs, inner };
 }
