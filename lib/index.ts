@@ -28,6 +28,7 @@ export type {
   ChangeListener,
   DeleteMatchingRequest,
   LockRequest,
+  ReadManyRequest,
   ReleaseRequest,
   RotateRequest,
   RoundTrip,
@@ -38,3 +39,10 @@ export type {
   WaitRequest,
   WriteRequest,
 } from './stores/store';
+export {
+  CALL_CHANNEL,
+  type CallContext,
+  type CallOutcome,
+  ERROR_CHANNEL,
+  type ErrorMessage,
+} from './tracing';
