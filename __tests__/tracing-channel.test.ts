@@ -111,7 +111,7 @@ test('a local hit is `local`, a stale one `stale`, a rejection `error` with the 
   }
 });
 
-test('a call that joins one in flight takes its outcome', async () => {
+test('a call that joins one in flight takes its outcome; each f.many entry is a call of its own', async () => {
   const gate = deferred<void>();
   const f = memoizer('trace-join')(
     async (id: number) => {
@@ -126,6 +126,12 @@ test('a call that joins one in flight takes its outcome', async () => {
     gate.resolve();
     await both;
     expect(trace.outcomes()).toEqual(['miss', 'miss']);
+    trace.events.length = 0;
+    expect(await f.many([[1], [2]])).toEqual([1, 2]);
+    expect(trace.events.filter((e) => e.event === 'asyncEnd').map((e) => [e.context.args, e.outcome])).toEqual([
+      [[1], 'hit'],
+      [[2], 'miss'],
+    ]);
   } finally {
     trace.stop();
   }

@@ -25,8 +25,8 @@ export function circuitPerMaster(
 
 /**
  * The values of `keys` in their order, read with one multi-key command per hash slot (a cluster
- * refuses one across slots), every command sent at once: the client pipelines those bound for one
- * master, so the read costs one round trip per master.
+ * refuses one across slots), every command sent at once without waiting for another, so the read
+ * costs one round trip per master (node-redis also writes those bound for one master together).
  */
 export async function readBySlot(
   keys: readonly string[],
