@@ -105,7 +105,7 @@ test('a local hit is `local`, a stale one `stale`, a rejection `error` with the 
       ['asyncStart', 'error'],
       ['asyncEnd', 'error'],
     ]);
-    expect((traces[1]?.events[2]?.context.error as Error).message).toBe('boom');
+    expect(traces[1]?.events[2]?.context.error).toEqual(new Error('boom'));
   } finally {
     for (const t of traces) t.stop();
   }
