@@ -73,38 +73,44 @@ class Read<A extends unknown[], R>
 
 /** One call of the memoized function. */
 export function read<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promise<R> {
-  const started = rt.tier === undefined ? 0 : performance.now();
-  const traced = tracing();
+  const { tier } = rt;
+  const started = tier === undefined ? 0 : performance.now();
+  if (tracing()) return traced(rt, args, started);
+  let key: string;
+  try {
+    key = rt.keyFor(args);
+    if (tier !== undefined && tier.size > 0) {
+      const value = localValue(rt, key, args, started, undefined);
+      if (value !== MISSING) return Promise.resolve(value as R);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const flight = rt.flights.get(key);
+  return flight === undefined ? start(rt, key, args, undefined) : join(rt, key, args, flight, undefined);
+}
+
+/** {@link read} while someone subscribes to the call channel: the same steps, on a trace. */
+function traced<A extends unknown[], R>(rt: Runtime<A, R>, args: A, started: number): Promise<R> {
   let key: string;
   try {
     key = rt.keyFor(args);
   } catch (error) {
-    return rt.events.unkeyable(args, error, traced);
+    return rt.events.unkeyable(args, error, true);
   }
-  if (traced) return rt.events.traced(key, args, (trace) => readKey(rt, key, args, started, trace));
-  return readKey(rt, key, args, started, undefined);
-}
-
-/** A call whose key is known: the local tier, then a flight to join, then a store read. */
-function readKey<A extends unknown[], R>(
-  rt: Runtime<A, R>,
-  key: string,
-  args: A,
-  started: number,
-  trace: CallContext | undefined,
-): Promise<R> {
-  const { tier } = rt;
-  if (tier !== undefined && tier.size > 0) {
-    let value: unknown;
-    try {
-      value = localValue(rt, key, args, started, trace);
-    } catch (error) {
-      return Promise.reject(error);
+  return rt.events.traced(key, args, (trace) => {
+    if (rt.tier !== undefined && rt.tier.size > 0) {
+      let value: unknown;
+      try {
+        value = localValue(rt, key, args, started, trace);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      if (value !== MISSING) return Promise.resolve(value as R);
     }
-    if (value !== MISSING) return Promise.resolve(value as R);
-  }
-  const flight = rt.flights.get(key);
-  return flight === undefined ? start(rt, key, args, trace) : join(rt, key, args, flight, trace);
+    const flight = rt.flights.get(key);
+    return flight === undefined ? start(rt, key, args, trace) : join(rt, key, args, flight, trace);
+  });
 }
 
 /**
