@@ -154,7 +154,7 @@ test('arguments that cannot be keyed: traced as an error without a key', async (
   }
 });
 
-test('the function runs inside the stores bound to `start` (a tracer’s active span)', async () => {
+test('the function runs inside the stores bound to `start` (a tracer’s active span), in f.many too', async () => {
   const active = new AsyncLocalStorage<string>();
   const seen: Array<string | undefined> = [];
   const f = memoizer('trace-store')(
@@ -168,10 +168,12 @@ test('the function runs inside the stores bound to `start` (a tracer’s active 
   calls.start.bindStore(active, (context) => `span of ${context.name} ${JSON.stringify(context.args)}`);
   try {
     await f(7);
+    // Each entry of a batch computes in its own trace's context, not in the batch's.
+    await f.many([[8], [7], [9]]);
   } finally {
     calls.start.unbindStore(active);
   }
-  expect(seen).toEqual(['span of bound [7]']);
+  expect(seen).toEqual(['span of bound [7]', 'span of bound [8]', 'span of bound [9]']);
 });
 
 test('every reported failure is published on cache-memoize:error, with or without onError', async () => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { MemoizeError } from '../errors';
 import type { StoreGuard } from '../guard';
@@ -14,6 +15,18 @@ import type { Runtime } from './runtime';
 
 /** The entries of one batched read: the keys of one circuit, and the flight each answer settles. */
 type Group<R> = Array<{ readonly key: string; readonly flight: PendingRead<R> }>;
+
+/**
+ * A traced entry's flight, settled in the entry's own async context, not the batch's: the miss path
+ * then runs inside the stores its trace bound (a tracer's active span), as a single call's does.
+ */
+function inTraceContext<R>(flight: PendingRead<R>): PendingRead<R> {
+  return {
+    promise: flight.promise,
+    answered: AsyncResource.bind((stored: string | null | undefined) => flight.answered(stored)),
+    failed: AsyncResource.bind((error: MemoizeError) => flight.failed(error)),
+  };
+}
 
 /**
  * Every result of `argsList`, in order; rejects like `Promise.all` of the single calls. The one
@@ -87,7 +100,8 @@ function entry<A extends unknown[], R>(
   }
   const inFlight = rt.flights.get(key);
   if (inFlight !== undefined) return join(rt, key, args, inFlight, trace);
-  const flight = pendingRead(rt, guard, key, args, trace);
+  const pending = pendingRead(rt, guard, key, args, trace);
+  const flight = trace === undefined ? pending : inTraceContext(pending);
   const circuit = guard.store.circuitKeyFor?.(key) ?? guard.store;
   const group = groups.get(circuit);
   if (group === undefined) groups.set(circuit, [{ key, flight }]);
