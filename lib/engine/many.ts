@@ -4,8 +4,7 @@ import type { MemoizeError } from '../errors';
 import type { StoreGuard } from '../guard';
 import type { ReadManyRequest, Store } from '../stores/store';
 import { type CallContext, tracing } from '../tracing';
-import { MISSING } from './local-tier';
-import { join, localValue, type PendingRead, pendingRead, read } from './read-path';
+import { type PendingRead, pendingRead, read, withoutRead } from './read-path';
 import type { Runtime } from './runtime';
 
 // `f.many(argsList)`: the entries of many calls read together. Each entry is a call of its own to
@@ -89,17 +88,8 @@ function entry<A extends unknown[], R>(
   started: number,
   trace: CallContext | undefined,
 ): Promise<R> {
-  if (rt.tier !== undefined && rt.tier.size > 0) {
-    let value: unknown;
-    try {
-      value = localValue(rt, key, args, started, trace);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (value !== MISSING) return Promise.resolve(value as R);
-  }
-  const inFlight = rt.flights.get(key);
-  if (inFlight !== undefined) return join(rt, key, args, inFlight, trace);
+  const answered = withoutRead(rt, key, args, started, trace);
+  if (answered !== undefined) return answered;
   const pending = pendingRead(rt, guard, key, args, trace);
   const flight = trace === undefined ? pending : inTraceContext(pending);
   const circuit = guard.store.circuitKeyFor?.(key) ?? guard.store;

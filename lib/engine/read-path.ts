@@ -73,21 +73,15 @@ class Read<A extends unknown[], R>
 
 /** One call of the memoized function. */
 export function read<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promise<R> {
-  const { tier } = rt;
-  const started = tier === undefined ? 0 : performance.now();
+  const started = rt.tier === undefined ? 0 : performance.now();
   if (tracing()) return traced(rt, args, started);
   let key: string;
   try {
     key = rt.keyFor(args);
-    if (tier !== undefined && tier.size > 0) {
-      const value = localValue(rt, key, args, started, undefined);
-      if (value !== MISSING) return Promise.resolve(value as R);
-    }
   } catch (error) {
     return Promise.reject(error);
   }
-  const flight = rt.flights.get(key);
-  return flight === undefined ? start(rt, key, args, undefined) : join(rt, key, args, flight, undefined);
+  return withoutRead(rt, key, args, started, undefined) ?? start(rt, key, args, undefined);
 }
 
 /** {@link read} while someone subscribes to the call channel: the same steps, on a trace. */
@@ -98,26 +92,42 @@ function traced<A extends unknown[], R>(rt: Runtime<A, R>, args: A, started: num
   } catch (error) {
     return rt.events.unkeyable(args, error, true);
   }
-  return rt.events.traced(key, args, (trace) => {
-    if (rt.tier !== undefined && rt.tier.size > 0) {
-      let value: unknown;
-      try {
-        value = localValue(rt, key, args, started, trace);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-      if (value !== MISSING) return Promise.resolve(value as R);
+  return rt.events.traced(
+    key,
+    args,
+    (trace) => withoutRead(rt, key, args, started, trace) ?? start(rt, key, args, trace),
+  );
+}
+
+/**
+ * A call answered without a store read of its own: a local hit, or the flight in progress for its
+ * key to join; `undefined` when the store must be read.
+ */
+export function withoutRead<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  key: string,
+  args: A,
+  started: number,
+  trace: CallContext | undefined,
+): Promise<R> | undefined {
+  if (rt.tier !== undefined && rt.tier.size > 0) {
+    let value: unknown;
+    try {
+      value = localValue(rt, key, args, started, trace);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const flight = rt.flights.get(key);
-    return flight === undefined ? start(rt, key, args, trace) : join(rt, key, args, flight, trace);
-  });
+    if (value !== MISSING) return Promise.resolve(value as R);
+  }
+  const flight = rt.flights.get(key);
+  return flight === undefined ? undefined : join(rt, key, args, flight, trace);
 }
 
 /**
  * The local tier's value for `key`, reported as a hit, or `MISSING`; for a function with a tier that
  * holds something. Throws when no store is configured.
  */
-export function localValue<A extends unknown[], R>(
+function localValue<A extends unknown[], R>(
   rt: Runtime<A, R>,
   key: string,
   args: readonly unknown[],
@@ -197,7 +207,7 @@ function newRead<A extends unknown[], R>(
  * A joiner may have started after an invalidation elsewhere that the flight's computation predates;
  * the refused write says so, and the joiner then runs once more instead of taking that result.
  */
-export async function join<A extends unknown[], R>(
+async function join<A extends unknown[], R>(
   rt: Runtime<A, R>,
   key: string,
   args: A,
