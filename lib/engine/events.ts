@@ -86,7 +86,8 @@ function rejecting(error: unknown): Promise<never> {
  * The hooks of one memoized function: its own and its memoizer's (read at each event, since the
  * memoizer's may be configured later), and the diagnostics channels (`cache-memoize:call`,
  * `cache-memoize:error`). Every way a hook is run, and every message published, goes through here;
- * no hook or subscriber can break a call.
+ * no hook can break a call. (A channel subscriber that throws is Node's to report: it becomes an
+ * uncaught exception, as with any diagnostics channel.)
  */
 export class Events {
   constructor(
