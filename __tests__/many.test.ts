@@ -95,6 +95,8 @@ describe.each<Kind>(['node-redis client', 'node-redis cluster', 'ioredis cluster
     const memoize = createMemoizer({
       ...(options.store === undefined ? { client: connection.client } : { store: options.store }),
       keyPrefix: uniquePrefix('many'),
+      // A generous deadline: on a loaded machine a read that times out would run the function.
+      timeout: '5s',
       onError: () => {},
     });
     const f = memoize(

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { MemoizeError } from '../errors';
 import type { GuardedOperation, StoreGuard } from '../guard';
@@ -194,7 +195,12 @@ function newRead<A extends unknown[], R>(
   trace: CallContext | undefined,
 ): Read<A, R> {
   const call = new Read(rt, guard, key, args);
-  call.trace = trace;
+  if (trace !== undefined) {
+    call.trace = trace;
+    // A read past its deadline is expired by the deadline's shared timer: the miss that follows must
+    // still run in the call's own context (the stores its trace bound).
+    call.expire = AsyncResource.bind(() => Read.prototype.expire.call(call));
+  }
   if (rt.tier !== undefined) call.ticket = rt.tier.ticket();
   call.promise = new Promise<R>(capture);
   call.resolve = capturedResolve as (value: R | PromiseLike<R>) => void;
