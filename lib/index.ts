@@ -29,6 +29,7 @@ export type {
   ChangeListener,
   DeleteMatchingRequest,
   LockRequest,
+  ReadManyRequest,
   ReleaseRequest,
   RotateRequest,
   RoundTrip,
@@ -39,3 +40,10 @@ export type {
   WaitRequest,
   WriteRequest,
 } from './stores/store';
+export {
+  CALL_CHANNEL,
+  type CallContext,
+  type CallOutcome,
+  ERROR_CHANNEL,
+  type ErrorMessage,
+} from './tracing';

@@ -1,4 +1,5 @@
 import { invalidate, invalidateAll, refresh } from './engine/invalidation';
+import { many } from './engine/many';
 import { read } from './engine/read-path';
 import { type MemoizerContext, Runtime } from './engine/runtime';
 import type { FunctionSettings } from './settings';
@@ -19,6 +20,21 @@ export interface Memoized<A extends unknown[], R> {
    * rejection: only the function's own errors reject.
    */
   (...args: A): Promise<R>;
+  /**
+   * The results for many argument lists, in their order, as if each were a call of its own: the same
+   * values, single-flight, locks and reports. The entries the local tier holds are served from it;
+   * the others are read together, in one round trip per Redis server (one `MGET` on a single server
+   * or a sentinel's master; on a cluster, one per hash slot, sent at once to each master), under the
+   * `timeout` and the circuit breaker. The misses then go through the usual miss path. Rejects like
+   * `Promise.all` of the single calls: with the first error of the function.
+   *
+   * @param argsList - one argument list per call, e.g. `[[1], [2], [3]]`
+   * @example
+   * ```ts
+   * const users = await getUser.many(ids.map((id) => [id]));
+   * ```
+   */
+  many(argsList: readonly A[]): Promise<R[]>;
   /**
    * Deletes the entry for these arguments. A computation that began before this call can no longer
    * store its result. Rejects with a `StoreError` (`E_TIMEOUT`, `E_UNAVAILABLE`, ...) if the store
@@ -55,6 +71,7 @@ export function createMemoized<A extends unknown[], R>(
 ): Memoized<A, R> {
   const rt = new Runtime<A, R>(fn, settings, context, ownStore);
   const memoized = ((...args: A): Promise<R> => read(rt, args)) as Memoized<A, R>;
+  memoized.many = (argsList: readonly A[]) => many(rt, argsList);
   memoized.invalidate = (...args: A) => invalidate(rt, args);
   memoized.refresh = (...args: A) => refresh(rt, args);
   memoized.invalidateAll = () => invalidateAll(rt);

@@ -7,6 +7,7 @@ import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  ReadManyRequest,
   ReleaseRequest,
   RotateRequest,
   Store,
@@ -32,7 +33,7 @@ export function bothStores(client: () => RedisClientType): Array<[string, () => 
  * hold an answer back or observe it.
  */
 export class CountingStore implements Store {
-  readonly calls = { get: 0, begin: 0, set: 0, delete: 0, rotate: 0, deleteMatching: 0 };
+  readonly calls = { get: 0, getMany: 0, begin: 0, set: 0, delete: 0, rotate: 0, deleteMatching: 0 };
   /** Operations started (reads included) and not yet settled: the memory a dead store could pin. */
   pending = 0;
   maxPending = 0;
@@ -52,6 +53,10 @@ export class CountingStore implements Store {
   get(key: string): Promise<string | null | undefined> {
     this.calls.get++;
     return this.track(this.inner.get(key));
+  }
+  getMany(request: ReadManyRequest): Promise<ReadonlyArray<string | null | undefined>> {
+    this.calls.getMany++;
+    return this.track(this.inner.getMany?.(request) ?? Promise.all(request.keys.map((k) => this.inner.get(k))));
   }
   begin(request: BeginRequest): Promise<Begin> {
     this.calls.begin++;

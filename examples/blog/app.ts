@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { createMemoizer, MemoryStore, type RedisLike } from '../../lib';
 import { readEditFields, readKeyword, validateEdit } from './edit-form';
+import { serveMetrics } from './metrics';
 import type { PostRepository } from './posts';
 import { createRelatedPosts, type RelatedPosts } from './related-posts';
 import { type CounterClient, createStats } from './stats';
@@ -127,6 +128,7 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
   app.get('/stats', async (_req, res) => {
     res.json(await stats.snapshot());
   });
+  serveMetrics(app);
 
   app.use((_req, res) => {
     res.status(404).send(messagePage('Not found', 'There is nothing at this address.'));

@@ -1,13 +1,23 @@
 import { performance } from 'node:perf_hooks';
 import { type MemoizeError, safeString } from '../errors';
 import type { CallEvent, ErrorEvent, Hooks } from '../options';
+import { type CallContext, type CallOutcome, callChannel, errorChannel } from '../tracing';
 
-/** What hooks and reports need to know about one operation. */
+/** What hooks, reports and traces need to know about one operation. */
 export interface CallInfo {
   readonly key: string;
   readonly args: readonly unknown[];
   /** `performance.now()` when the call began. */
   readonly started: number;
+  /** How it got its result, once known: set here, read by calls that joined it. */
+  outcome?: CallOutcome | undefined;
+  /** The trace of the call it answers, when one is traced. */
+  readonly trace?: CallContext | undefined;
+}
+
+/** A call that can be joined: its outcome is known once its promise settles. */
+interface Joinable {
+  readonly outcome?: CallOutcome | undefined;
 }
 
 const WARN_EVERY_MS = 60_000;
@@ -54,10 +64,30 @@ function warnUnheard(error: MemoizeError): void {
   );
 }
 
+/** Sets the outcome of a call and of its trace, if it has one. */
+function settle(info: CallInfo, outcome: CallOutcome): void {
+  info.outcome = outcome;
+  if (info.trace !== undefined) info.trace.outcome = outcome;
+}
+
+/** A traced call's work: a rejection is its outcome too, set before the channel hears of it. */
+function traceable<T>(run: (trace: CallContext) => Promise<T>, trace: CallContext): Promise<T> {
+  return run(trace).then(undefined, (error: unknown) => {
+    trace.outcome = 'error';
+    throw error;
+  });
+}
+
+function rejecting(error: unknown): Promise<never> {
+  return Promise.reject(error);
+}
+
 /**
  * The hooks of one memoized function: its own and its memoizer's (read at each event, since the
- * memoizer's may be configured later). Every way a hook is run goes through here; no hook can break
- * a call.
+ * memoizer's may be configured later), and the diagnostics channels (`cache-memoize:call`,
+ * `cache-memoize:error`). Every way a hook is run, and every message published, goes through here;
+ * no hook can break a call. (A channel subscriber that throws is Node's to report: it becomes an
+ * uncaught exception, as with any diagnostics channel.)
  */
 export class Events {
   constructor(
@@ -71,6 +101,7 @@ export class Events {
 
   /** A hit from the store (`stale`: past its ttl, served while refreshing) or the local tier. */
   hit(info: CallInfo, kind?: 'stale' | 'local'): void {
+    settle(info, kind ?? 'hit');
     const outer = this.memoizer().onHit;
     const inner = this.own.onHit;
     if (outer === undefined && inner === undefined) return;
@@ -85,8 +116,18 @@ export class Events {
     return this.own.onHit !== undefined || this.memoizer().onHit !== undefined;
   }
 
+  /**
+   * A hit from the local tier (a hot path): the trace learns its outcome; the event is made only when
+   * a hook hears it, which the caller found out before reading the clock (`started` is -1 otherwise).
+   */
+  localHit(key: string, args: readonly unknown[], started: number, trace: CallContext | undefined): void {
+    if (trace !== undefined) trace.outcome = 'local';
+    if (started >= 0) this.hit({ key, args, started }, 'local');
+  }
+
   /** The function ran because the store had no usable value. */
   miss(info: CallInfo): void {
+    settle(info, 'miss');
     const outer = this.memoizer().onMiss;
     const inner = this.own.onMiss;
     if (outer === undefined && inner === undefined) return;
@@ -97,6 +138,7 @@ export class Events {
 
   /** Something went wrong and the call went on: `onError`, or an occasional process warning. */
   error(error: MemoizeError, info: CallInfo): void {
+    if (errorChannel.hasSubscribers) errorChannel.publish({ name: this.name, key: info.key, error });
     const outer = this.memoizer().onError;
     const inner = this.own.onError;
     if (outer === undefined && inner === undefined) {
@@ -106,6 +148,33 @@ export class Events {
     const event: ErrorEvent = { ...this.#event(info), error };
     runHook(outer, event);
     runHook(inner, event);
+  }
+
+  /**
+   * Runs one call on the call channel: `run` gets the trace, which the call passes on to what it
+   * starts, so that the events above set its outcome. Only called while someone subscribes.
+   */
+  traced<T>(key: string, args: readonly unknown[], run: (trace: CallContext) => Promise<T>): Promise<T> {
+    const trace: CallContext = { name: this.name, key, args, outcome: undefined };
+    return callChannel.tracePromise(
+      traceable,
+      trace,
+      undefined,
+      run as (trace: CallContext) => Promise<unknown>,
+      trace,
+    ) as Promise<T>;
+  }
+
+  /** A call whose arguments cannot be keyed rejects with `error`, traced when someone subscribes. */
+  unkeyable(args: readonly unknown[], error: unknown, traced: boolean): Promise<never> {
+    if (!traced) return Promise.reject(error);
+    const trace: CallContext = { name: this.name, key: undefined, args, outcome: 'error' };
+    return callChannel.tracePromise(rejecting, trace, undefined, error) as Promise<never>;
+  }
+
+  /** A traced call that joined `flight` takes its outcome (known once the flight has settled). */
+  joined(trace: CallContext | undefined, flight: Joinable): void {
+    if (trace !== undefined) trace.outcome = flight.outcome;
   }
 
   #event(info: CallInfo): CallEvent {

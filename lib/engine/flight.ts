@@ -1,3 +1,5 @@
+import type { CallOutcome } from '../tracing';
+
 /** One read or computation in flight for one key, shared by every caller who joins it. */
 export interface Flight<T> {
   /** Settles with the shared result. */
@@ -7,6 +9,8 @@ export interface Flight<T> {
    * (perhaps by another process): its result may predate that invalidation.
    */
   superseded: boolean;
+  /** How it got its result, once its promise has settled (a joiner's trace takes it). */
+  readonly outcome?: CallOutcome | undefined;
 }
 
 const IDLE = Symbol('idle');

@@ -1,11 +1,13 @@
+import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import { StoredError } from '../envelope/stored-error';
 import type { MemoizeError } from '../errors';
 import type { GuardedOperation, StoreGuard } from '../guard';
+import { type CallContext, tracing } from '../tracing';
 import { refreshInBackground } from './background-refresh';
 import { compute, recover } from './fill';
 import type { Flight } from './flight';
-import { MISSING } from './local-tier';
+import { type LocalTier, MISSING } from './local-tier';
 import { miss } from './miss';
 import { Call, type Runtime } from './runtime';
 import { found } from './stored-value';
@@ -29,7 +31,10 @@ function noop(): void {}
  * methods are shared on the prototype: a closure per call measurably made calls survive
  * young-generation GC (old-space collections went from 1 to 11 in 2.5 s of hits).
  */
-class Read<A extends unknown[], R> extends Call<R> implements GuardedOperation<string | null | undefined> {
+class Read<A extends unknown[], R>
+  extends Call<R>
+  implements GuardedOperation<string | null | undefined>, PendingRead<R>
+{
   expiresAt = 0;
   settled = false;
   resolve: (value: R | PromiseLike<R>) => void = noop;
@@ -70,59 +75,163 @@ class Read<A extends unknown[], R> extends Call<R> implements GuardedOperation<s
 
 /** One call of the memoized function. */
 export function read<A extends unknown[], R>(rt: Runtime<A, R>, args: A): Promise<R> {
-  const { tier } = rt;
   // The clock is read only for a hook (it costs a tenth of a local hit); -1: no hook hears local hits.
-  const started = tier !== undefined && rt.events.hearsHits() ? performance.now() : -1;
+  const started = rt.tier !== undefined && rt.events.hearsHits() ? performance.now() : -1;
+  if (tracing()) return traced(rt, args, started);
   let key: string;
   try {
     key = rt.keyFor(args);
-    if (tier !== undefined && tier.size > 0) {
-      // guard() notices a newly configured store, which empties the tier.
-      const guard = rt.guard();
-      const value = tier.get(key);
-      if (value !== MISSING) {
-        const { earlyRefresh } = rt.settings;
-        // Local hits roll the early-refresh dice too, or a value read once would expire everywhere at once.
-        if (earlyRefresh !== undefined && tier.refreshDue(key, earlyRefresh.beta, earlyRefresh.random)) {
-          refreshInBackground(rt, key, args, guard);
-        }
-        if (started >= 0) rt.events.hit({ key, args, started }, 'local');
-        return value instanceof StoredError ? value.rejection() : Promise.resolve(value as R);
-      }
-    }
   } catch (error) {
     return Promise.reject(error);
   }
+  return withoutRead(rt, key, args, started, undefined) ?? start(rt, key, args, undefined);
+}
+
+/** {@link read} while someone subscribes to the call channel: the same steps, on a trace. */
+function traced<A extends unknown[], R>(rt: Runtime<A, R>, args: A, started: number): Promise<R> {
+  let key: string;
+  try {
+    key = rt.keyFor(args);
+  } catch (error) {
+    return rt.events.unkeyable(args, error, true);
+  }
+  return rt.events.traced(
+    key,
+    args,
+    (trace) => withoutRead(rt, key, args, started, trace) ?? start(rt, key, args, trace),
+  );
+}
+
+/**
+ * A call answered without a store read of its own: a local hit, or the flight in progress for its
+ * key to join; `undefined` when the store must be read.
+ */
+export function withoutRead<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  key: string,
+  args: A,
+  started: number,
+  trace: CallContext | undefined,
+): Promise<R> | undefined {
+  if (rt.tier !== undefined && rt.tier.size > 0) {
+    let value: unknown;
+    try {
+      value = localValue(rt, key, args, started, trace);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (value !== MISSING) return value instanceof StoredError ? value.rejection() : Promise.resolve(value as R);
+  }
   const flight = rt.flights.get(key);
-  return flight === undefined ? start(rt, key, args) : join(rt, key, args, flight);
+  return flight === undefined ? undefined : join(rt, key, args, flight, trace);
+}
+
+/**
+ * The local tier's value for `key`, reported as a hit, or `MISSING`; for a function with a tier that
+ * holds something. Throws when no store is configured.
+ */
+function localValue<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  key: string,
+  args: readonly unknown[],
+  started: number,
+  trace: CallContext | undefined,
+): unknown {
+  const tier = rt.tier as LocalTier;
+  // guard() notices a newly configured store, which empties the tier.
+  const guard = rt.guard();
+  const value = tier.get(key);
+  if (value === MISSING) return MISSING;
+  const { earlyRefresh } = rt.settings;
+  // Local hits roll the early-refresh dice too, or a value read once would expire everywhere at once.
+  if (earlyRefresh !== undefined && tier.refreshDue(key, earlyRefresh.beta, earlyRefresh.random)) {
+    refreshInBackground(rt, key, args, guard);
+  }
+  rt.events.localHit(key, args, started, trace);
+  return value;
 }
 
 /** A new flight for `key`: one store read, settled by the guard. */
-function start<A extends unknown[], R>(rt: Runtime<A, R>, key: string, args: A): Promise<R> {
+function start<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  key: string,
+  args: A,
+  trace: CallContext | undefined,
+): Promise<R> {
   let guard: StoreGuard;
   try {
     guard = rt.guard();
   } catch (error) {
     return Promise.reject(error);
   }
+  const call = newRead(rt, guard, key, args, trace);
+  guard.read(call, key);
+  return call.promise;
+}
+
+/** A flight whose store answer comes from elsewhere (`f.many` reads many keys at once). */
+export interface PendingRead<R> {
+  readonly promise: Promise<R>;
+  /** The store's answer for this key: a hit settles at once; anything else goes on to the miss path. */
+  answered(stored: string | null | undefined): void;
+  /** The read failed, timed out or was skipped: the function runs without the store. */
+  failed(error: MemoizeError): void;
+}
+
+/** A new flight for `key` that later callers join at once; the caller makes its store read. */
+export function pendingRead<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  guard: StoreGuard,
+  key: string,
+  args: A,
+  trace: CallContext | undefined,
+): PendingRead<R> {
+  return newRead(rt, guard, key, args, trace);
+}
+
+function newRead<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  guard: StoreGuard,
+  key: string,
+  args: A,
+  trace: CallContext | undefined,
+): Read<A, R> {
   const call = new Read(rt, guard, key, args);
+  if (trace !== undefined) {
+    call.trace = trace;
+    // A read past its deadline is expired by the deadline's shared timer: the miss that follows must
+    // still run in the call's own context (the stores its trace bound).
+    call.expire = AsyncResource.bind(() => Read.prototype.expire.call(call));
+  }
   if (rt.tier !== undefined) call.ticket = rt.tier.ticket();
   call.promise = new Promise<R>(capture);
   call.resolve = capturedResolve as (value: R | PromiseLike<R>) => void;
   call.reject = capturedReject;
   rt.flights.add(key, call);
-  guard.read(call, key);
-  return call.promise;
+  return call;
 }
 
 /**
  * A joiner may have started after an invalidation elsewhere that the flight's computation predates;
  * the refused write says so, and the joiner then runs once more instead of taking that result.
  */
-async function join<A extends unknown[], R>(rt: Runtime<A, R>, key: string, args: A, flight: Flight<R>): Promise<R> {
+async function join<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  key: string,
+  args: A,
+  flight: Flight<R>,
+  trace: CallContext | undefined,
+): Promise<R> {
   const result = await flight.promise;
-  if (!flight.superseded) return result;
-  return rt.flights.get(key)?.promise ?? start(rt, key, args);
+  if (!flight.superseded) {
+    rt.events.joined(trace, flight);
+    return result;
+  }
+  const next = rt.flights.get(key);
+  if (next === undefined) return start(rt, key, args, trace);
+  const again = await next.promise;
+  rt.events.joined(trace, next);
+  return again;
 }
 
 /** What the read found: a hit settles here, synchronously; anything else goes on. */

@@ -5,6 +5,7 @@ import { StoreGuard } from '../guard';
 import type { Hooks } from '../options';
 import { applyStoreSettings, type FunctionSettings, type StoreSettings } from '../settings';
 import type { Store } from '../stores/store';
+import type { CallContext, CallOutcome } from '../tracing';
 import { ComputeTimes } from './compute-times';
 import { type CallInfo, Events } from './events';
 import { type Flight, Flights } from './flight';
@@ -30,6 +31,10 @@ export class Call<R> implements CallInfo, Flight<R> {
   superseded = false;
   /** The local tier's ticket for this call's store read; negative: its answer is not kept locally. */
   ticket = -1;
+  /** How it got its result, once known (set by the events module). */
+  outcome: CallOutcome | undefined = undefined;
+  /** The trace of the call this one answers, while someone subscribes to the call channel. */
+  trace: CallContext | undefined = undefined;
 
   constructor(
     readonly guard: StoreGuard,

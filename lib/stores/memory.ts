@@ -6,6 +6,7 @@ import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  ReadManyRequest,
   ReleaseRequest,
   RotateRequest,
   Store,
@@ -73,6 +74,10 @@ export class MemoryStore implements Store {
 
   async get(valueKey: string): Promise<string | null> {
     return this.#read(valueKey) ?? null;
+  }
+
+  async getMany({ keys }: ReadManyRequest): Promise<Array<string | null>> {
+    return keys.map((key) => this.#read(key) ?? null);
   }
 
   async begin({ key: valueKey, tokenTtlMs, lock, ignoreValue = false }: BeginRequest): Promise<Begin> {

@@ -27,6 +27,15 @@ export interface BeginRequest {
   readonly ignoreValue?: boolean;
 }
 
+/** What {@link Store.getMany} is asked. */
+export interface ReadManyRequest {
+  /**
+   * Value keys, in no particular order, without repeats. On a store with
+   * {@link Store.circuitKeyFor}, the library asks for keys of one circuit (one cluster master) at a time.
+   */
+  readonly keys: readonly string[];
+}
+
 /** What {@link Store.set} is asked: a conditional write. */
 export interface WriteRequest {
   /** The entry's value key. */
@@ -124,6 +133,12 @@ export interface Store {
    * keep it to one round trip.
    */
   get(key: string): Promise<string | null | undefined>;
+  /**
+   * Optional: the stored envelopes of many keys, in the order of `request.keys` (`undefined` or `null`
+   * where there is none), in one round trip per server: `f.many` reads its entries with it. Without
+   * it, `f.many` reads each entry with {@link Store.get}.
+   */
+  getMany?(request: ReadManyRequest): Promise<ReadonlyArray<string | null | undefined>>;
   /**
    * Atomically: the value if it exists now (unless `ignoreValue`), otherwise the entry's token,
    * created if there is none, and the outcome of the lock request. A store without locks ignores

@@ -5,6 +5,7 @@ import { entriesPrefix, functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
 import { type ContractFramework, MINUTE, tokenOf } from './framework';
 import { lockContract } from './lock-contract';
+import { manyContract } from './many-contract';
 import { trackingContract } from './tracking-contract';
 
 /** Options of {@link storeContract}. */
@@ -29,6 +30,12 @@ export interface StoreContractOptions {
    * @default true
    */
   tracking?: boolean;
+  /**
+   * Whether the store reads many entries together (`getMany`): then it must pass the batched read
+   * cases. `false` leaves them out, for a store whose `f.many` reads each entry with `get`.
+   * @default true
+   */
+  getMany?: boolean;
 }
 
 function globals(): ContractFramework {
@@ -50,8 +57,9 @@ function globals(): ContractFramework {
 
 /**
  * Registers the contract every {@link Store} keeps, as one `describe` block: generation tokens and
- * conditional writes, expiry, `deleteMatching`, and, where the store has them, compute locks with
- * release announcements and `waitFor`, and change tracking for the local tier. `MemoryStore` and
+ * conditional writes, expiry, `deleteMatching`, and, where the store has them, batched reads
+ * (`getMany`), compute locks with release announcements and `waitFor`, and change tracking for the
+ * local tier. `MemoryStore` and
  * `RedisStore` pass it; run it against your own store.
  *
  * Assertions use `node:assert`, so the suite runs under any runner.
@@ -92,6 +100,7 @@ export function storeContract(
         () => store,
         () => entry('digest'),
       );
+    if (options.getMany !== false) manyContract(test, () => store, entry);
     if (options.tracking !== false)
       trackingContract(
         test,

@@ -25,6 +25,11 @@ export interface RedisDriver {
   readonly client: object;
   /** One `GET`; the hit path, so its promise is returned untouched. */
   get(key: string): Promise<string | null>;
+  /**
+   * The values of `keys`, in their order (`null` where there is none, or where the key holds another
+   * type): one `MGET` per hash slot, all sent at once, so one round trip per server.
+   */
+  getMany(keys: readonly string[]): Promise<Array<string | null>>;
   /** Runs a script by its SHA-1, sending its source when the server does not have it cached. */
   evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown>;
   /** `UNLINK` of keys that share one hash slot; resolves how many existed. */

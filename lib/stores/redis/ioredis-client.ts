@@ -14,6 +14,7 @@ export interface IoredisLike {
   /** `'ready'` while connected. */
   readonly status: string;
   get(key: string): Promise<string | null>;
+  mget(...keys: string[]): Promise<Array<string | null>>;
   evalsha(sha1: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   eval(script: string, numkeys: number, ...keysAndArgs: string[]): Promise<unknown>;
   unlink(...keys: string[]): Promise<number>;

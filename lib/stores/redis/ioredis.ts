@@ -6,7 +6,7 @@ import { IoredisReleaseListener } from './ioredis-releases';
 import { startIoredisTracking } from './ioredis-tracking';
 import { PerMasterTracking } from './per-master-tracking';
 import { isNoScript } from './replies';
-import { circuitPerMaster } from './slots';
+import { circuitPerMaster, readBySlot } from './slots';
 
 /** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
 interface Scanner {
@@ -69,6 +69,11 @@ export class IoredisDriver implements RedisDriver {
   get(key: string): Promise<string | null> {
     // ioredis has no per-command timeout of its own to switch off: the library's deadline bounds it.
     return this.client.get(key);
+  }
+
+  getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    const mget = (group: string[]) => this.client.mget(...group);
+    return this.kind === 'cluster' ? readBySlot(keys, mget) : mget([...keys]);
   }
 
   async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {

@@ -5,7 +5,7 @@ import { clusterTracking, type SentinelLike, sentinelTracking } from './node-red
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
 import { isNoScript, replyText } from './replies';
 import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
-import { circuitPerMaster } from './slots';
+import { circuitPerMaster, readBySlot } from './slots';
 import { startTracking } from './tracking';
 
 // The node-redis driver: what the Redis store needs from a node-redis object, and how it tells the
@@ -32,6 +32,7 @@ export interface ScanOptions {
  */
 export interface RedisCommander {
   get(key: string): Promise<Reply>;
+  mGet(keys: string[]): Promise<Reply>;
   evalSha(sha1: string, options: EvalOptions): Promise<Reply>;
   eval(script: string, options: EvalOptions): Promise<Reply>;
   unlink(keys: string[]): Promise<Reply>;
@@ -112,6 +113,11 @@ export class NodeRedisDriver implements RedisDriver {
 
   get(key: string): Promise<string | null> {
     return this.#commands.get(key) as Promise<string | null>;
+  }
+
+  getMany(keys: readonly string[]): Promise<Array<string | null>> {
+    const mGet = (group: string[]) => this.#commands.mGet(group) as Promise<Array<string | null>>;
+    return this.kind === 'cluster' ? readBySlot(keys, mGet) : mGet([...keys]);
   }
 
   async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {

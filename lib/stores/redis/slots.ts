@@ -22,3 +22,31 @@ export function circuitPerMaster(
     return circuit;
   };
 }
+
+/**
+ * The values of `keys` in their order, read with one multi-key command per hash slot (a cluster
+ * refuses one across slots), every command sent at once without waiting for another, so the read
+ * costs one round trip per master (node-redis also writes those bound for one master together).
+ */
+export async function readBySlot(
+  keys: readonly string[],
+  readSlot: (keys: string[]) => Promise<Array<string | null>>,
+): Promise<Array<string | null>> {
+  const bySlot = new Map<number, number[]>();
+  keys.forEach((key, position) => {
+    const slot = keySlot(key);
+    const positions = bySlot.get(slot);
+    if (positions === undefined) bySlot.set(slot, [position]);
+    else positions.push(position);
+  });
+  const values = new Array<string | null>(keys.length).fill(null);
+  await Promise.all(
+    [...bySlot.values()].map(async (positions) => {
+      const replies = await readSlot(positions.map((position) => keys[position] as string));
+      positions.forEach((position, i) => {
+        values[position] = replies[i] ?? null;
+      });
+    }),
+  );
+  return values;
+}

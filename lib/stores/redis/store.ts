@@ -6,6 +6,7 @@ import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  ReadManyRequest,
   ReleaseRequest,
   RotateRequest,
   Store,
@@ -118,6 +119,12 @@ export class RedisStore implements Store {
   get(key: string): Promise<string | null> {
     // Not even a `then` of its own: this is the whole hit path.
     return this.#driver.get(key);
+  }
+
+  /** One `MGET` per hash slot (every key of a single server or sentinel's master in one), sent at once. */
+  async getMany({ keys }: ReadManyRequest): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return whileMigrating(() => this.#driver.getMany(keys));
   }
 
   begin(request: BeginRequest): Promise<Begin> {
