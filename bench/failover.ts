@@ -14,6 +14,7 @@ import {
   type LoadShape,
   sentinelFailovers,
 } from '../__tests__/faults/failovers';
+import { type LocalFailoverFigures, sentinelLocalFailovers } from '../__tests__/faults/sentinel-local-tier';
 import type { MemoizeErrorCode } from '../lib/errors';
 
 /** Twice the tests' calls per tick, over three times as many entries. */
@@ -79,6 +80,28 @@ async function main(): Promise<void> {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     console.log(`- ${f.scenario}: steady=${f.steady} ${notes}${unreadable}${extra}`);
+  }
+  await localTier();
+}
+
+/** The sentinel failovers again with `local: true` and locks, over node-redis and ioredis. */
+async function localTier(): Promise<void> {
+  const rows: LocalFailoverFigures[] = [];
+  for (const kind of ['node-redis createSentinel', 'ioredis Redis with sentinels'] as const) {
+    rows.push(...(await sentinelLocalFailovers(kind, { batch: 200, fresh: 20, keys: 1000 })));
+  }
+  const ms = (v: number | undefined) => (v === undefined ? 'never' : String(Math.round(v)));
+  console.log('');
+  console.log('local: true and locks: 200 calls every 50 ms over 1000 entries, 20 of them misses');
+  console.log(
+    '| failover | calls | failed | local tier serving again after, ms | a change evicted the local copy in, ms | stale local values | waiter woke after a release, ms |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---|');
+  for (const f of rows) {
+    const wake = f.wakeMs.map((v) => Math.round(v)).join(' / ');
+    console.log(
+      `| ${f.scenario} | ${f.calls} | ${f.failed} | ${ms(f.localAgainMs)} | ${ms(f.evictedAfterMs)} | ${f.stale.length} | ${wake} |`,
+    );
   }
 }
 
