@@ -15,6 +15,10 @@ import { type RedisCluster, redisCli, spawnRedisCluster } from './helpers/redis-
 // second Cluster of the family under test in this process. iovalkey 0.4 cannot route sharded
 // subscriptions (it sends them all to one node), so it keeps the one PUBLISH channel.
 
+// What is measured is how waiters hear releases: a loaded machine must not make the holder's begin
+// miss the deadline (it would compute without taking the lock, and nobody would wait).
+const LOADED_MACHINE_TIMEOUT = '2s';
+
 let cluster: RedisCluster;
 let child: IoredisChild;
 beforeAll(async () => {
@@ -74,17 +78,23 @@ describe.each<[string, IoredisFamily['Cluster']]>([
     await child.setup({ keyPrefix, computeMs: 0, options: {} });
     let finish = deferred<void>();
     let computing = deferred<void>();
-    const holder = createMemoizer({ client: holderCluster, keyPrefix, lockTtl: '10s' })(async function target(
-      id: number,
-    ): Promise<ChildValue> {
+    const holder = createMemoizer({
+      client: holderCluster,
+      keyPrefix,
+      lockTtl: '10s',
+      timeout: LOADED_MACHINE_TIMEOUT,
+    })(async function target(id: number): Promise<ChildValue> {
       computing.resolve();
       await finish.promise;
       return { id, n: 0, version: 0, pid: process.pid };
     });
     let waiterRan = 0;
-    const waiter = createMemoizer({ client: waiterCluster, keyPrefix, lockTtl: '10s' })(async function target(
-      id: number,
-    ): Promise<ChildValue> {
+    const waiter = createMemoizer({
+      client: waiterCluster,
+      keyPrefix,
+      lockTtl: '10s',
+      timeout: LOADED_MACHINE_TIMEOUT,
+    })(async function target(id: number): Promise<ChildValue> {
       waiterRan++;
       return { id, n: -1, version: 0, pid: process.pid };
     });
@@ -99,7 +109,14 @@ describe.each<[string, IoredisFamily['Cluster']]>([
       const fromChild = child.ask({ op: 'call', arg: id });
       const here = waiter(id);
       const channel = channelOf(holder.keyFor(id));
-      await until(async () => (await shardSubscribers(channel)) === 2, `both waiters subscribed to ${channel}`, 15_000);
+      let subscribers = 0;
+      await until(
+        async () => (subscribers = await shardSubscribers(channel)) >= 2,
+        `both waiters subscribed to ${channel}`,
+        15_000,
+      ).catch((error: Error) => {
+        throw new Error(`${error.message}; last count ${subscribers}`);
+      });
       await sleep(300);
       const released = performance.now();
       finish.resolve();
