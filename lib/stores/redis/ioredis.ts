@@ -3,9 +3,15 @@ import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { type IoredisLike, ioredisKind, isOpen, optionsOf } from './ioredis-client';
 import { IoredisReleaseListener } from './ioredis-releases';
+import {
+  IoredisShardedReleases,
+  ioredisSpeaksShardedPubSub,
+  routesShardedSubscriptions,
+} from './ioredis-sharded-releases';
 import { startIoredisTracking } from './ioredis-tracking';
 import { PerMasterTracking } from './per-master-tracking';
 import { isNoScript } from './replies';
+import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
 import { circuitPerMaster, readBySlot } from './slots';
 
 /** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
@@ -55,6 +61,7 @@ function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
 export class IoredisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
+  #sharded: IoredisShardedReleases | undefined;
 
   /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
   constructor(readonly client: IoredisLike) {
@@ -119,8 +126,36 @@ export class IoredisDriver implements RedisDriver {
     return listenForClose(this.client as unknown as ClosingEmitter, 'end', listener);
   }
 
+  /**
+   * One release channel, or on a cluster of Redis 7 or later whose ioredis routes sharded
+   * subscriptions, each waited entry's sharded channel ({@link IoredisShardedReleases}).
+   */
   listenForReleases(releases: Releases): Closable | undefined {
-    return new IoredisReleaseListener(this.client, this.kind, releases);
+    const broadcast = new IoredisReleaseListener(this.client, this.kind, releases);
+    if (this.kind !== 'cluster' || !routesShardedSubscriptions(this.client)) return broadcast;
+    let closed = false;
+    // Until the masters are known to speak sharded pub/sub, releases go to the one channel.
+    ioredisSpeaksShardedPubSub(this.client).then((yes) => {
+      if (!yes || closed || !isOpen(this.client)) return;
+      this.#sharded = new IoredisShardedReleases(this.client, releases);
+      broadcast.close();
+    });
+    return {
+      close: () => {
+        closed = true;
+        broadcast.close();
+        this.#sharded?.close();
+        this.#sharded = undefined;
+      },
+    };
+  }
+
+  announcement(key: string): Announcement {
+    return this.#sharded === undefined ? BROADCAST : { command: 'SPUBLISH', channel: shardedReleaseChannel(key) };
+  }
+
+  listenForRelease(key: string): { ready: Promise<void> | undefined; stop(): void } | undefined {
+    return this.#sharded?.listen(shardedReleaseChannel(key));
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
