@@ -1,33 +1,22 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
-import { type RedisServer, spawnRedis } from './helpers/redis-server';
+import { type CountedServer, countedServer } from './helpers/command-stats';
 
 // invalidateAll reads the function's own entry index, not the keyspace: on a server of this test's
 // own, the commands it sends (counted by the server, INFO commandstats) and the keys it touches are
 // the same with no foreign keys and with 200,000 of them, and grow with the entries over the page.
 
-let server: RedisServer;
+let counted: CountedServer;
 let client: RedisClientType;
 let admin: RedisClientType;
 beforeAll(async () => {
-  server = await spawnRedis({ args: ['--enable-debug-command', 'yes'] });
-  [client, admin] = await Promise.all([
-    createClient({ url: server.url }).connect(),
-    createClient({ url: server.url }).connect(),
-  ]);
+  counted = await countedServer({ args: ['--enable-debug-command', 'yes'] });
+  ({ client, admin } = counted);
 });
 afterAll(async () => {
-  await Promise.allSettled([client?.quit(), admin?.quit()]);
-  await server?.stop();
+  await counted?.close();
 });
-
-async function calls(): Promise<Record<string, number>> {
-  const text = await admin.info('commandstats');
-  return Object.fromEntries(
-    [...text.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1] as string, Number(m[2])]),
-  );
-}
 
 /** What `invalidateAll` of `entries` entries ran on the server, with `foreign` other keys present. */
 async function invalidateAllOf(entries: number, foreign: number, pageSize: number) {
@@ -53,15 +42,8 @@ async function invalidateAllOf(entries: number, foreign: number, pageSize: numbe
   // Scripts loaded (a first call sends EVAL), then counted.
   await memoize(async function warmUp() {}).invalidateAll();
   const keysBefore = await admin.dbSize();
-  const before = await calls();
-  await f.invalidateAll();
-  const after = await calls();
+  const ran = await counted.commandsDuring(() => f.invalidateAll());
   const removed = keysBefore - (await admin.dbSize());
-  const ran: Record<string, number> = {};
-  for (const [name, n] of Object.entries(after)) {
-    const d = n - (before[name] ?? 0);
-    if (d > 0 && name !== 'info') ran[name] = d;
-  }
   runs = 0;
   await f(3);
   return {
