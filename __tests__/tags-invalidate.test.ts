@@ -19,9 +19,11 @@ describe.each(bothStores(() => client))('invalidateTags over %s', (_name, makeSt
   let store: Store;
   let memoize: ReturnType<typeof createMemoizer>;
   let tag: (name: string) => string;
+  let keyPrefix: string;
   beforeEach(() => {
     store = makeStore();
     const prefix = uniquePrefix('tags');
+    keyPrefix = prefix;
     memoize = createMemoizer({ store, keyPrefix: prefix });
     // Tags are shared by the whole store: each test has its own.
     tag = (name) => `${prefix}:${name}`;
@@ -86,6 +88,34 @@ describe.each(bothStores(() => client))('invalidateTags over %s', (_name, makeSt
     // Its own caller gets what it computed; nobody after the invalidation does.
     expect(await early).toBe(1);
     expect(await f()).toBe(2);
+    expect(await f()).toBe(2);
+  });
+
+  test('a caller joining a computation that invalidateTags elsewhere defeated computes afresh', async () => {
+    const other = createMemoizer({ store, keyPrefix });
+    let version = 1;
+    const gate = deferred<void>();
+    const started = deferred<void>();
+    let runs = 0;
+    const fn = async function joined() {
+      runs++;
+      const seen = version;
+      if (runs === 1) {
+        started.resolve();
+        await gate.promise;
+      }
+      return seen;
+    };
+    const f = memoize(fn, { tags: [tag('joined')] });
+    const old = f();
+    await started.promise;
+    version = 2;
+    // Another process: this one's single flight cannot know.
+    await other.invalidateTags([tag('joined')]);
+    const joined = f();
+    gate.resolve();
+    expect(await old).toBe(1);
+    expect(await joined).toBe(2);
     expect(await f()).toBe(2);
   });
 

@@ -132,3 +132,19 @@ test('a read in flight across a tag change is not kept by the local tier', async
   expect(await here.f(1)).toEqual({ id: 1, n: computes + 1 });
   expect(here.seen.localHits).toBe(hits);
 });
+
+test('writes of other entries carrying the same tag do not evict local values', async () => {
+  const prefix = uniquePrefix('tags-local-writes');
+  const here = tagged(new RedisStore(a), prefix, () => [`${prefix}:shared`]);
+  const elsewhere = tagged(new RedisStore(b), prefix, () => [`${prefix}:shared`]);
+  await here.f(1);
+  await untilLocal(here, 1);
+  // Each miss elsewhere writes an entry with the tag, and makes the tag key live long enough for it.
+  for (let id = 2; id < 8; id++) {
+    await elsewhere.f(id);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const hits = here.seen.localHits;
+  await here.f(1);
+  expect(here.seen.localHits).toBe(hits + 1);
+});

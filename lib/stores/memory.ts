@@ -22,7 +22,8 @@ import { encodeStamp, parseStamp, stampHolds, TAG_FLOOR_MS, tagsOf } from './tag
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most keys kept (an entry uses two: value and token); the least recently used go first.
+   * Most keys kept (an entry uses two: value and token; a tagged one also its stamp, and each tag
+   * one key); the least recently used go first. An evicted tag key invalidates its entries.
    * @default 10000
    */
   maxKeys?: number;
@@ -111,12 +112,13 @@ export class MemoryStore implements Store {
 
   async set({ key: valueKey, token, value, ttlMs, tokenTtlMs, lockToken, stamp }: WriteRequest): Promise<boolean> {
     const tokenKey = tokenKeyOf(valueKey);
-    const written = this.#read(tokenKey) === token;
+    // A stamp that no longer holds (its tags were invalidated while it computed) is refused too.
+    const written = this.#read(tokenKey) === token && (stamp === undefined || this.#stampHolds(stamp, ttlMs));
     if (written) {
       this.#write(valueKey, value, ttlMs);
       this.#write(tokenKey, token, tokenTtlMs);
       if (stamp === undefined) this.#slots.delete(stampKeyOf(valueKey));
-      else this.#stamp(valueKey, stamp, ttlMs);
+      else this.#write(stampKeyOf(valueKey), encodeStamp(stamp), ttlMs);
       this.#feed.changed(valueKey);
     }
     if (lockToken !== undefined) this.#release(valueKey, lockToken);
@@ -199,15 +201,17 @@ export class MemoryStore implements Store {
     return { value, tags: tagsOf(stamp) };
   }
 
-  /** Writes a stamp, and makes its tag keys exist (at the current epoch) at least as long as the value. */
-  #stamp(valueKey: string, stamp: TagStamp, ttlMs: number): void {
-    this.#write(stampKeyOf(valueKey), encodeStamp(stamp), ttlMs);
+  /** Makes the stamp's tag keys exist (at the current epoch) at least as long as the value; whether it holds. */
+  #stampHolds(stamp: TagStamp, ttlMs: number): boolean {
     for (const tag of stamp.tags) {
       const key = tagKey(tag);
       const live = this.#live(key);
-      if (live === undefined) this.#write(key, String(this.#epoch), ttlMs);
-      else live.expiresAt = Math.max(live.expiresAt, this.#now() + ttlMs);
+      // Twice the value's lifetime, as RedisStore does (there, each extension evicts local copies).
+      if (live === undefined) this.#write(key, String(this.#epoch), 2 * ttlMs);
+      else if (live.expiresAt < this.#now() + ttlMs) live.expiresAt = this.#now() + 2 * ttlMs;
     }
+    const epoch = Number(stamp.epoch);
+    return stamp.tags.every((tag) => Number(this.#read(tagKey(tag)) ?? Number.POSITIVE_INFINITY) <= epoch);
   }
 
   /** Changes are delivered synchronously, in this process: a local tier over this store is always covered. */

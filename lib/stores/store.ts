@@ -71,8 +71,10 @@ export interface WriteRequest {
   readonly lockToken?: string | undefined;
   /**
    * A tagged entry's stamp, written with the value. Before the value, every tag's key is made to
-   * exist (created at the current epoch if missing) and to live at least as long as the value.
-   * Without it, any stamp the entry had is removed.
+   * exist (created at the current epoch if missing) and to live at least as long as the value; a
+   * stamp that then does not hold (a tag was invalidated during the computation) is refused like a
+   * changed token: nothing is written and `set` resolves `false`. Without it, any stamp the entry had
+   * is removed.
    */
   readonly stamp?: TagStamp | undefined;
 }

@@ -48,12 +48,13 @@ export function tagContract(
     assert.deepEqual(landed.tags, [tag('c')]);
   });
 
-  test('tags: a value stamped with an epoch read before invalidateTags and written after it is invalid', async () => {
+  test('tags: a write stamped with an epoch read before invalidateTags of one of its tags is refused', async () => {
     const s = tagged(store());
     const before = await s.tagEpoch();
     await s.invalidateTags({ tags: [tag('late')] });
-    assert.equal(await writeTagged(entry('late'), 'old', [tag('late')], before), true);
+    assert.equal(await writeTagged(entry('late'), 'old', [tag('late')], before), false);
     assert.equal((await s.getTagged(entry('late'))) ?? null, null);
+    assert.equal((await s.get(entry('late'))) ?? null, null, 'a refused write writes nothing');
     // Its tag was never written before: a stamp older than any invalidation of it is invalid too.
     await s.invalidateTags({ tags: [tag('other')] });
     const fresh = await s.tagEpoch();

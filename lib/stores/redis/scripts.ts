@@ -96,13 +96,18 @@ local function tags_valid(stamp)
   end
   return true
 end
--- A tag key exists (created at epoch e if missing) and lives at least ttl ('0': forever).
+-- A tag key exists (created at epoch e if missing) and lives at least ttl ('0': forever). It is
+-- given twice that, so that the writes of the next ttl need not extend it: each extension is a
+-- change that client tracking pushes, evicting the tag's values from every local tier.
 local function ensure_tag(k, e, ttl)
   if ttl == '0' then
     if not redis.call('SET', k, e, 'NX') then redis.call('PERSIST', k) end
-  elseif not redis.call('SET', k, e, 'NX', 'PX', ttl) then
+    return
+  end
+  local twice = string.format('%d', 2 * tonumber(ttl))
+  if not redis.call('SET', k, e, 'NX', 'PX', twice) then
     local p = redis.call('PTTL', k)
-    if p >= 0 and p < tonumber(ttl) then redis.call('PEXPIRE', k, ttl) end
+    if p >= 0 and p < tonumber(ttl) then redis.call('PEXPIRE', k, twice) end
   end
 end
 -- The entry index: member scored by when its token expires (server time); expired ones pruned.
@@ -168,18 +173,23 @@ export const WRITE = script<WriteRequest & { announcement: Announcement }, boole
   'write',
   `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none)
 local written = 0
-if redis.call('GET', KEYS[2]) == ARGV[1] then
+local valid = true
+if ARGV[8] ~= '' and KEYS[7] and redis.call('GET', KEYS[2]) == ARGV[1] then
+  -- One server: the tag keys are made to exist here, atomically with the current epoch; a stamp
+  -- that no longer holds is not written (the write is refused, as under a changed token).
+  local e = redis.call('GET', KEYS[7]) or '0'
+  for i = 8, #KEYS do ensure_tag(KEYS[i], e, ARGV[3]) end
+  valid = tags_valid(ARGV[8])
+end
+if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
   if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
   if ARGV[8] == '' then
     redis.call('DEL', KEYS[5])
+  elseif ARGV[3] == '0' then
+    redis.call('SET', KEYS[5], ARGV[8])
   else
-    if ARGV[3] == '0' then redis.call('SET', KEYS[5], ARGV[8]) else redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3]) end
-    if KEYS[7] then
-      -- One server: the tag keys are made to exist here, atomically with the current epoch.
-      local e = redis.call('GET', KEYS[7]) or '0'
-      for i = 8, #KEYS do ensure_tag(KEYS[i], e, ARGV[3]) end
-    end
+    redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3])
   end
   if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
   written = 1

@@ -136,8 +136,12 @@ export class RedisStore implements Store {
   }
 
   async set(request: WriteRequest): Promise<boolean> {
-    const { stamp } = request;
-    if (stamp !== undefined && !this.#oneServer) await this.#tags.ensure(stamp.tags, request.ttlMs);
+    const { stamp, lockToken } = request;
+    if (stamp !== undefined && !this.#oneServer && !(await this.#tags.ensure(stamp, request.ttlMs))) {
+      // Invalidated while it computed: refused, and its lock let go as a write would.
+      if (lockToken !== undefined) await this.release({ key: request.key, lockToken });
+      return false;
+    }
     const written = this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) }, stamp?.tags);
     if (this.#oneServer) return written;
     const [result] = await Promise.all([written, this.#index.add(request.key, request.tokenTtlMs)]);

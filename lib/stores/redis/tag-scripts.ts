@@ -63,13 +63,13 @@ return 1`,
 );
 
 /** A cluster: makes one tag key (KEYS[1]) exist before a tagged write, created at `epoch` if missing. */
-export const ENSURE_TAG = script<{ epoch: string; ttlMs: number }, void>(
+export const ENSURE_TAG = script<{ epoch: string; ttlMs: number }, string>(
   'ensure-tag',
-  `-- ARGV: epoch (read after the computation), ttl
+  `-- ARGV: epoch (read after the computation), ttl; returns the tag's epoch
 ensure_tag(KEYS[1], ARGV[1], ARGV[2])
-return 1`,
+return redis.call('GET', KEYS[1])`,
   ({ epoch, ttlMs }) => [epoch, lifetime(ttlMs)],
-  () => undefined,
+  (reply) => replyText(reply),
 );
 
 /** A cluster: adds (or keeps longer) a value key (ARGV) in its function's index (KEYS[1]). */

@@ -1,5 +1,5 @@
 import { TAG_EPOCH_KEY, tagKey } from '../../key';
-import type { InvalidateTagsRequest, RoundTrip, TaggedValue } from '../store';
+import type { InvalidateTagsRequest, RoundTrip, TaggedValue, TagStamp } from '../store';
 import { type ParsedStamp, parseStamp, stampHolds, TAG_FLOOR_MS, tagsOf } from '../tag-stamp';
 import type { RedisDriver } from './driver';
 import type { Script } from './scripts';
@@ -61,10 +61,13 @@ export class RedisTags {
 
   /**
    * A cluster, before a tagged write: the epoch now (read after the computation), then each tag key
-   * made to exist, created at that epoch if missing, and to live at least `ttlMs`.
+   * made to exist, created at that epoch if missing, and to live at least `ttlMs`. Resolves whether
+   * the stamp still holds: if not, the write is refused as under a changed token.
    */
-  async ensure(tags: readonly string[], ttlMs: number, bound: RoundTrip = unbounded): Promise<void> {
+  async ensure(stamp: TagStamp, ttlMs: number, bound: RoundTrip = unbounded): Promise<boolean> {
     const epoch = await bound(() => this.epoch());
-    await bound(() => Promise.all(tags.map((t) => this.run(ENSURE_TAG, [tagKey(t)], { epoch, ttlMs }))));
+    const ensured = () => Promise.all(stamp.tags.map((t) => this.run(ENSURE_TAG, [tagKey(t)], { epoch, ttlMs })));
+    const tagEpochs = await bound(ensured);
+    return stampHolds({ epoch: Number(stamp.epoch), tagKeys: [] }, tagEpochs);
   }
 }
