@@ -39,9 +39,14 @@ export class EntryIndex {
     this.#pageSize = Math.min(pageSize, MAX_PAGE);
   }
 
-  /** A cluster: keeps `valueKey` in its index for as long as its token lives. */
-  add(valueKey: string, tokenTtlMs: number): Promise<void> {
-    return this.run(INDEX_ADD, [indexKeyOf(valueKey)], { member: valueKey, tokenTtlMs });
+  /**
+   * A cluster: keeps `valueKey` in its index for as long as its token lives, sent before the entry's
+   * own command and not waited for: the index lives on one master, whose failure must not stall the
+   * misses of entries on the others. (So on a cluster, an entry whose index update was lost may
+   * outlive `invalidateAll`; see docs/tags.md.)
+   */
+  keep(valueKey: string, tokenTtlMs: number): void {
+    this.run(INDEX_ADD, [indexKeyOf(valueKey)], { member: valueKey, tokenTtlMs }).catch(() => {});
   }
 
   /**

@@ -129,10 +129,8 @@ export class RedisStore implements Store {
   }
 
   async #begin(request: BeginRequest, tagMode: '' | 'check' | 'raw' | 'skip'): Promise<StoreBegin> {
-    const begun = this.#run(BEGIN, { ...request, tagMode });
-    if (this.#oneServer) return begun;
-    const [result] = await Promise.all([begun, this.#index.add(request.key, request.tokenTtlMs)]);
-    return result;
+    if (!this.#oneServer) this.#index.keep(request.key, request.tokenTtlMs);
+    return this.#run(BEGIN, { ...request, tagMode });
   }
 
   async set(request: WriteRequest): Promise<boolean> {
@@ -142,10 +140,8 @@ export class RedisStore implements Store {
       if (lockToken !== undefined) await this.release({ key: request.key, lockToken });
       return false;
     }
-    const written = this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) }, stamp?.tags);
-    if (this.#oneServer) return written;
-    const [result] = await Promise.all([written, this.#index.add(request.key, request.tokenTtlMs)]);
-    return result;
+    if (!this.#oneServer) this.#index.keep(request.key, request.tokenTtlMs);
+    return this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) }, stamp?.tags);
   }
 
   release(request: ReleaseRequest): Promise<void> {
@@ -179,10 +175,8 @@ export class RedisStore implements Store {
   }
 
   async rotate(request: RotateRequest): Promise<string> {
-    const rotated = this.#run(ROTATE, request);
-    if (this.#oneServer) return rotated;
-    const [token] = await Promise.all([rotated, this.#index.add(request.key, request.tokenTtlMs)]);
-    return token;
+    if (!this.#oneServer) this.#index.keep(request.key, request.tokenTtlMs);
+    return this.#run(ROTATE, request);
   }
 
   /** One script on one server; on a cluster, the entry's slot, then its tag keys in parallel. */
