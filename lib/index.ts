@@ -1,7 +1,7 @@
 export { type MemoizedDecorator, type MemoizedOptions, memoizedOf } from './decorator';
 export { MemoizeError, type MemoizeErrorCode, SerializationError, StoreError, type StoreErrorCode } from './errors';
 export type { Memoized } from './memoize';
-export { configure, createMemoizer, type Memoize, memoize, memoized, ready } from './memoizer';
+export { configure, createMemoizer, invalidateTags, type Memoize, memoize, memoized, ready } from './memoizer';
 export type {
   CallEvent,
   CircuitBreakerOptions,
@@ -28,6 +28,7 @@ export type {
   BeginRequest,
   ChangeListener,
   DeleteMatchingRequest,
+  InvalidateTagsRequest,
   LockRequest,
   ReadManyRequest,
   ReleaseRequest,
@@ -35,6 +36,8 @@ export type {
   RoundTrip,
   Store,
   StoreNeeds,
+  TaggedValue,
+  TagStamp,
   Tracking,
   Waiting,
   WaitRequest,

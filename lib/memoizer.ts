@@ -1,4 +1,7 @@
 import { decoratorOf, type MemoizedDecorator, type MemoizedOptions } from './decorator';
+import type { LocalTier } from './engine/local-tier';
+import { invalidateTags as invalidateTagsOf } from './engine/tag-invalidation';
+import { supportsTags } from './engine/tagging';
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import type { DurationString, Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
@@ -73,6 +76,24 @@ export interface Memoize {
    * @example `if (!(await sessions.ready('2s'))) log.warn('starting without the cache');`
    */
   ready(timeout?: number | DurationString): Promise<boolean>;
+
+  /**
+   * Invalidates every entry that carries any of `tags`, of every function (of any memoizer) over
+   * this memoizer's store, in every process: once it resolves, no value whose computation began
+   * before the call is returned, from the store or from a local tier. Costs two round trips on a
+   * Redis Cluster (one on a single server), whatever the number of entries.
+   *
+   * @param tags - the tags, as the `tags` option gives them
+   * @throws TypeError for an argument that is not a list of valid tags (see the `tags` option)
+   * @returns rejects with a `StoreError` if the store did not confirm (then the tags may or may not
+   * be invalidated), or a `MemoizeError` `E_NO_TAGS` for a store without tags
+   *
+   * @example
+   * ```ts
+   * await memoizer.invalidateTags(['kw:redis', 'kw:node']);
+   * ```
+   */
+  invalidateTags(tags: readonly string[]): Promise<void>;
 }
 
 /**
@@ -105,7 +126,20 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     },
     hooks: () => hooks,
     storeSettings: () => storeSettings,
+    taggedTier(tier: LocalTier): void {
+      taggedTiers.add(new WeakRef(tier));
+    },
   };
+
+  // Tagged functions' local tiers, so invalidateTags evicts in this process before it resolves.
+  const taggedTiers = new Set<WeakRef<LocalTier>>();
+  function* liveTaggedTiers(): Generator<LocalTier> {
+    for (const ref of taggedTiers) {
+      const tier = ref.deref();
+      if (tier === undefined) taggedTiers.delete(ref);
+      else yield tier;
+    }
+  }
 
   function storeOf(choice: StoreChoice): Store | undefined {
     if (choice === undefined) return undefined;
@@ -141,6 +175,13 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     const version = settings.version === undefined ? '' : ` version ${settings.version}`;
     registry.claim(`${settings.keyPrefix}:${settings.name}${version}`, fn);
     const own = storeOf(settings.storeChoice);
+    const target = own ?? store;
+    if (settings.tags !== undefined && target !== undefined && !supportsTags(target)) {
+      throw new TypeError(
+        `cache-memoize: ${settings.name} has tags, but its store does not implement getTagged, tagEpoch and ` +
+          'invalidateTags (RedisStore and MemoryStore do)',
+      );
+    }
     if (settings.lock) {
       locking = true;
       prepare(own ?? store);
@@ -158,6 +199,13 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
       },
       timeout,
     );
+  memoize.invalidateTags = (tags: readonly string[]) => {
+    try {
+      return invalidateTagsOf(context.store(), storeSettings, liveTaggedTiers, tags);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   configure(defaults);
   return memoize;
 }
@@ -188,6 +236,21 @@ export function configure(options: MemoizerOptions): void {
 }
 
 /**
+ * Resolves `true` once the process-wide memoizer's store answers, or `false` at `timeout`
+ * (default 5000 ms); never rejects for a store that is down. Calls made before then run uncached,
+ * and explicit operations (`invalidate`, `refresh`, `invalidateAll`) reject.
+ *
+ * @example
+ * ```ts
+ * configure({ client: createResilientClient(url) });
+ * if (!(await ready('3s'))) console.warn('Redis is not answering yet: calls run uncached');
+ * ```
+ */
+export function ready(timeout?: number | DurationString): Promise<boolean> {
+  return processWide.ready(timeout);
+}
+
+/**
  * A standard (TC39 / TypeScript 5) decorator that memoizes an async method with the process-wide
  * memoizer. The instance is part of every key through `instanceKey` (required on instance methods:
  * `false` shares entries between all instances). Each instance's method carries the controls,
@@ -206,19 +269,21 @@ export function configure(options: MemoizerOptions): void {
  * await memoizedOf(repo.find).invalidate(42); // in JavaScript: repo.find.invalidate(42)
  * ```
  */
+export const memoized: Memoize['memoized'] = (options) => processWide.memoized(options);
+
 /**
- * Resolves `true` once the process-wide memoizer's store answers, or `false` at `timeout`
- * (default 5000 ms); never rejects for a store that is down. Calls made before then run uncached,
- * and explicit operations (`invalidate`, `refresh`, `invalidateAll`) reject.
+ * Invalidates every entry carrying any of `tags`, through the process-wide memoizer's store: see
+ * {@link Memoize.invalidateTags}.
  *
  * @example
  * ```ts
- * configure({ client: createResilientClient(url) });
- * if (!(await ready('3s'))) console.warn('Redis is not answering yet: calls run uncached');
+ * const getRelatedPosts = memoize(relatedPosts, {
+ *   ttl: '1h',
+ *   tags: (result) => result.keywords.map((k) => `kw:${k}`),
+ * });
+ * await invalidateTags(['kw:redis', 'kw:node']);
  * ```
  */
-export function ready(timeout?: number | DurationString): Promise<boolean> {
-  return processWide.ready(timeout);
+export function invalidateTags(tags: readonly string[]): Promise<void> {
+  return processWide.invalidateTags(tags);
 }
-
-export const memoized: Memoize['memoized'] = (options) => processWide.memoized(options);

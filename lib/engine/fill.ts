@@ -5,6 +5,7 @@ import type { LockRequest } from '../stores/store';
 import { settleError } from './cached-error';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
+import { stampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
 import { writeEntry } from './write';
 
@@ -44,7 +45,16 @@ export async function rotate<A extends unknown[], R>(
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
   try {
     const options = { explicit: call.explicit, key: call.key };
-    return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
+    if (rt.settings.tags === undefined) {
+      return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
+    }
+    const [token, epoch] = await call.guard.run(
+      operation,
+      (store) => Promise.all([store.rotate(request), store.tagEpoch?.()]),
+      options,
+    );
+    call.tagEpoch = epoch;
+    return { token };
   } catch (error) {
     return { failure: rt.report(error, call, operation) };
   }
@@ -72,12 +82,22 @@ async function save<A extends unknown[], R>(
   // The write releases the lock itself; until it is sent, every way out releases it here.
   let held = lockToken;
   try {
-    let value = (await shouldStore(rt, call, result)) ? encodeForStore(rt, call, result) : undefined;
+    if (!(await shouldStore(rt, call, result))) return;
+    const tagStamp = stampFor(rt, call, result);
+    let value = tagStamp === null ? undefined : encodeForStore(rt, call, result);
     if (value === undefined) return;
     const { timed, staleTtlMs, tokenTtlMs } = rt.settings;
     const ttlMs = jitteredTtlMs(rt.settings.ttlMs, rt.settings.ttlJitter);
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs });
-    const request = { key: call.key, token, value, ttlMs: ttlMs + staleTtlMs, tokenTtlMs, lockToken };
+    const request = {
+      key: call.key,
+      token,
+      value,
+      ttlMs: ttlMs + staleTtlMs,
+      tokenTtlMs,
+      lockToken,
+      stamp: tagStamp ?? undefined,
+    };
     if (await writeEntry(rt, call, request)) held = undefined;
   } catch (error) {
     rt.report(

@@ -29,8 +29,8 @@ function inTraceContext<R>(flight: PendingRead<R>): PendingRead<R> {
 
 /**
  * Every result of `argsList`, in order; rejects like `Promise.all` of the single calls. The one
- * place that decides how a function's entries are read together: a store without `getMany` reads
- * each entry as a single call would.
+ * place that decides how a function's entries are read together: a store without `getMany`, or a
+ * tagged function, reads each entry as a single call would.
  */
 export function many<A extends unknown[], R>(rt: Runtime<A, R>, argsList: readonly A[]): Promise<R[]> {
   if (!isListOfLists(argsList)) {
@@ -44,7 +44,11 @@ export function many<A extends unknown[], R>(rt: Runtime<A, R>, argsList: readon
   } catch (error) {
     return Promise.reject(error);
   }
-  if (guard.store.getMany === undefined) return Promise.all(argsList.map((args) => read(rt, args)));
+  // A tagged entry's stamp must be checked with its value (a script, or a second round trip on a
+  // cluster), which a batched MGET does not do: tagged functions read each entry as a single call.
+  if (guard.store.getMany === undefined || rt.settings.tags !== undefined) {
+    return Promise.all(argsList.map((args) => read(rt, args)));
+  }
   return readTogether(rt, guard, argsList);
 }
 

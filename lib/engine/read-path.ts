@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { StoredError } from '../envelope/stored-error';
 import type { MemoizeError } from '../errors';
 import type { GuardedOperation, StoreGuard } from '../guard';
+import type { TaggedValue } from '../stores/store';
 import { type CallContext, tracing } from '../tracing';
 import { refreshInBackground } from './background-refresh';
 import { compute, recover } from './fill';
@@ -11,6 +12,7 @@ import { type LocalTier, MISSING } from './local-tier';
 import { miss } from './miss';
 import { Call, type Runtime } from './runtime';
 import { found } from './stored-value';
+import { noTagsError, supportsTags } from './tagging';
 
 // The read path of one call: the local tier, then a flight to join, then one store read under the
 // deadline, then the decoded value. A hit settles without an async frame of its own, so that it
@@ -33,7 +35,7 @@ function noop(): void {}
  */
 class Read<A extends unknown[], R>
   extends Call<R>
-  implements GuardedOperation<string | null | undefined>, PendingRead<R>
+  implements GuardedOperation<string | TaggedValue | null | undefined>, PendingRead<R>
 {
   expiresAt = 0;
   settled = false;
@@ -53,7 +55,7 @@ class Read<A extends unknown[], R>
     return 'read';
   }
 
-  answered(stored: string | null | undefined): void {
+  answered(stored: string | TaggedValue | null | undefined): void {
     try {
       this.resolve(afterRead(this.rt, this, stored));
     } catch (error) {
@@ -165,7 +167,9 @@ function start<A extends unknown[], R>(
     return Promise.reject(error);
   }
   const call = newRead(rt, guard, key, args, trace);
-  guard.read(call, key);
+  const tagged = rt.settings.tags !== undefined;
+  if (tagged && !supportsTags(guard.store)) call.resolve(withoutStore(rt, call, noTagsError(rt.settings.name)));
+  else guard.read(call, key, tagged);
   return call.promise;
 }
 
@@ -238,10 +242,10 @@ async function join<A extends unknown[], R>(
 function afterRead<A extends unknown[], R>(
   rt: Runtime<A, R>,
   call: Call<R>,
-  stored: string | null | undefined,
+  stored: string | TaggedValue | null | undefined,
 ): R | Promise<R> {
   if (stored === undefined || stored === null) return rt.holding(call, miss(rt, call));
-  const result = found(rt, call, stored);
+  const result = typeof stored === 'string' ? found(rt, call, stored) : found(rt, call, stored.value, stored.tags);
   if (result instanceof Promise) return rt.holding(call, result);
   rt.flights.detach(call.key, call);
   return result;

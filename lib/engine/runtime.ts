@@ -19,6 +19,8 @@ export interface MemoizerContext {
   hooks(): Hooks;
   /** The memoizer's store settings; a new object whenever they change. */
   storeSettings(): StoreSettings;
+  /** Told of a tagged function's local tier, which the memoizer's `invalidateTags` then evicts from. */
+  taggedTier?(tier: LocalTier): void;
 }
 
 /**
@@ -35,6 +37,8 @@ export class Call<R> implements CallInfo, Flight<R> {
   outcome: CallOutcome | undefined = undefined;
   /** The trace of the call this one answers, while someone subscribes to the call channel. */
   trace: CallContext | undefined = undefined;
+  /** A tagged function's: the tag epoch read with the last begin, before computing. */
+  tagEpoch: string | undefined = undefined;
 
   constructor(
     readonly guard: StoreGuard,
@@ -76,7 +80,13 @@ export class Runtime<A extends unknown[], R> {
     this.tier =
       settings.local === undefined
         ? undefined
-        : new LocalTier(settings.functionPrefix, settings.local, (failure) => this.#noTracking(failure));
+        : new LocalTier(
+            settings.functionPrefix,
+            settings.local,
+            (failure) => this.#noTracking(failure),
+            settings.tags !== undefined,
+          );
+    if (this.tier !== undefined && settings.tags !== undefined) context.taggedTier?.(this.tier);
   }
 
   /** The entry key for `args`, through `keyArgs` when given. */

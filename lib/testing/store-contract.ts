@@ -6,6 +6,7 @@ import type { Store } from '../stores/store';
 import { type ContractFramework, MINUTE, tokenOf } from './framework';
 import { lockContract } from './lock-contract';
 import { manyContract } from './many-contract';
+import { tagContract } from './tag-contract';
 import { trackingContract } from './tracking-contract';
 
 /** Options of {@link storeContract}. */
@@ -36,6 +37,12 @@ export interface StoreContractOptions {
    * @default true
    */
   getMany?: boolean;
+  /**
+   * Whether the store implements tags (`getTagged`, `tagEpoch`, `invalidateTags`), which the `tags`
+   * option needs: then it must pass the tag cases. `false` leaves them out.
+   * @default true
+   */
+  tags?: boolean;
 }
 
 function globals(): ContractFramework {
@@ -58,8 +65,8 @@ function globals(): ContractFramework {
 /**
  * Registers the contract every {@link Store} keeps, as one `describe` block: generation tokens and
  * conditional writes, expiry, `deleteMatching`, and, where the store has them, batched reads
- * (`getMany`), compute locks with release announcements and `waitFor`, and change tracking for the
- * local tier. `MemoryStore` and
+ * (`getMany`), compute locks with release announcements and `waitFor`, tags, and change tracking
+ * for the local tier. `MemoryStore` and
  * `RedisStore` pass it; run it against your own store.
  *
  * Assertions use `node:assert`, so the suite runs under any runner.
@@ -101,6 +108,7 @@ export function storeContract(
         () => entry('digest'),
       );
     if (options.getMany !== false) manyContract(test, () => store, entry);
+    if (options.tags !== false) tagContract(test, () => store, entry);
     if (options.tracking !== false)
       trackingContract(
         test,
