@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createMemoizer, MemoryStore, type RedisLike } from '../../lib';
 import { readEditFields, readKeyword, validateEdit } from './edit-form';
 import type { PostRepository } from './posts';
-import { createRelatedPosts, type RelatedPosts } from './related-posts';
+import { answerOf, createRelatedPosts, type RelatedPosts } from './related-posts';
 import { type CounterClient, createStats } from './stats';
 import { throttle } from './throttle';
 import { editPage, indexPage, messagePage, postPage } from './views';
@@ -43,13 +43,14 @@ export interface BlogApp {
  */
 export function createBlogApp(options: BlogAppOptions): BlogApp {
   const { posts, redis, keyPrefix = 'blog', warn = console.warn } = options;
+  const store = redis === undefined ? 'memory' : 'redis';
   const stats = createStats({ client: redis, key: `${keyPrefix}:stats` });
   const report = throttle(warn);
   const memoize = createMemoizer({
     ...(redis === undefined ? { store: new MemoryStore() } : { client: redis }),
     keyPrefix,
-    onHit: () => stats.record('hit'),
-    onMiss: () => stats.record('miss'),
+    onHit: (event) => stats.record(answerOf('hit', event)),
+    onMiss: (event) => stats.record(answerOf('miss', event)),
     onError: ({ error }) => report(error.code, `cache: ${error.code}: ${error.message}`),
   });
   const related = createRelatedPosts(posts, memoize, keyPrefix);
@@ -78,7 +79,7 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
     if (post === undefined) return;
     const lookup = await related.lookup(post.id, { bypassCache: req.query.nocache === '1' });
     res.set({ 'X-Worker': String(process.pid), 'X-Cache': lookup.outcome });
-    res.send(postPage({ post, related: lookup, pid: process.pid }));
+    res.send(postPage({ post, related: lookup, pid: process.pid, counts: stats.worker(), store }));
   });
 
   app.get('/posts/:slug/edit', (req, res) => {

@@ -1,13 +1,15 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
-import type { Memoize, Memoized } from '../../lib';
+import type { CallEvent, Memoize, Memoized } from '../../lib';
 import type { PostRepository, PostSummary } from './posts';
+import type { Answer } from './stats';
 
 /**
- * How one request got its related posts: from the cache, by running the query, by joining a query
- * another request of this worker had already started, or bypassing the cache (`?nocache=1`).
+ * How one request got its related posts: from this worker's local tier (`local`, no round trip),
+ * from Redis (`hit`), by running the query (`miss`), by joining a query another request of this
+ * worker had already started (`shared`), or bypassing the cache (`?nocache=1`).
  */
-export type Outcome = 'hit' | 'miss' | 'shared' | 'bypass';
+export type Outcome = 'local' | 'hit' | 'miss' | 'shared' | 'bypass';
 
 /** The related posts of one request, and how it got them. */
 export interface RelatedLookup {
@@ -22,23 +24,37 @@ export interface RelatedPosts {
   lookup(id: number, options?: { bypassCache?: boolean }): Promise<RelatedLookup>;
 }
 
+/** How the call a hit or miss hook saw was answered. */
+export function answerOf(kind: 'hit' | 'miss', event: CallEvent): Answer {
+  return kind === 'hit' && event.local === true ? 'local' : kind;
+}
+
 /**
- * Wraps the repository's related-posts query with `memoize(getRelatedPosts, { ttl: '1h', keyPrefix })`.
+ * Wraps the repository's related-posts query with
+ * `memoize(getRelatedPosts, { ttl: '1h', keyPrefix, local: true })`.
  *
  * @param memoize - the app's memoizer (one per app, so several apps can live in one process)
  */
 export function createRelatedPosts(posts: PostRepository, memoize: Memoize, keyPrefix: string): RelatedPosts {
   // The hooks run inside the call that did the work, so this store names the request it served.
   const current = new AsyncLocalStorage<{ outcome: Outcome }>();
-  const mark = (outcome: Outcome) => () => {
+  const mark = (kind: 'hit' | 'miss') => (event: CallEvent) => {
     const call = current.getStore();
-    if (call !== undefined) call.outcome = outcome;
+    if (call !== undefined) call.outcome = answerOf(kind, event);
   };
 
   function getRelatedPosts(id: number): PostSummary[] {
     return posts.related(id);
   }
-  const memoized = memoize(getRelatedPosts, { ttl: '1h', keyPrefix, onHit: mark('hit'), onMiss: mark('miss') });
+  // local: a worker answers repeated views of a post from its own memory, and Redis tells every
+  // worker to drop its copy when any worker invalidates the entry.
+  const memoized = memoize(getRelatedPosts, {
+    ttl: '1h',
+    keyPrefix,
+    local: true,
+    onHit: mark('hit'),
+    onMiss: mark('miss'),
+  });
 
   return {
     getRelatedPosts: memoized,
