@@ -1,15 +1,20 @@
 /**
  * `npm run bench:example`: autocannon against the blog cluster on one post page, served with the
  * cached related posts and with `?nocache=1` (which calls `getRelatedPosts.original`), printing
- * requests per second for both and the ratio.
+ * requests per second for both and the ratio, with the machine and its load.
  *
- * Starts the cluster itself on a free port (`WORKERS`, `REDIS_URL`, `DATA_DIR` apply as for
- * `npm run example`), or measures one already running at `BENCH_URL`, e.g. `http://localhost:3000`.
- * `BENCH_DURATION` (seconds per run, default 10) and `BENCH_CONNECTIONS` (default 20) tune the load.
+ * Starts the cluster itself on a free port, over a freshly seeded database in a temporary folder
+ * (so edits made while trying the example never change the figures) and a redis-server of its own
+ * (or the one at `REDIS_URL`); `WORKERS` applies as for `npm run example`. Or it measures a cluster
+ * already running at `BENCH_URL`, e.g. `http://localhost:3000`. `BENCH_DURATION` (seconds per run,
+ * default 10) and `BENCH_CONNECTIONS` (default 20) tune the load.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { benchRedis } from './lib/redis-server';
 
 /** The part of autocannon's API and result this script reads (the package ships no types). */
 interface LoadResult {
@@ -46,11 +51,11 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `npm run example`'s program in its own process group; resolves once every worker listens. */
-async function startCluster(port: number): Promise<{ child: ChildProcess; banner: string }> {
+async function startCluster(env: Record<string, string>): Promise<{ child: ChildProcess; banner: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/blog/main.ts'], {
     cwd: ROOT,
     detached: true,
-    env: { ...process.env, PORT: String(port), KEY_PREFIX: process.env.KEY_PREFIX || 'blog-bench' },
+    env: { ...process.env, KEY_PREFIX: 'blog-bench', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let banner = '';
@@ -82,19 +87,35 @@ function row(label: string, result: LoadResult): string {
   ].join('');
 }
 
+/** The machine and its load averages (1, 5 and 15 minutes, as `uptime` prints them). */
+function machine(): string {
+  const cores = cpus();
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(', ');
+  return `${cores[0]?.model.trim() ?? 'unknown CPU'} x${cores.length}, ${process.platform}, node ${process.version}, load average ${load}`;
+}
+
 async function main(): Promise<void> {
   const duration = positiveInteger('BENCH_DURATION', 10);
   const connections = positiveInteger('BENCH_CONNECTIONS', 20);
   let base = process.env.BENCH_URL;
   let cluster: ChildProcess | undefined;
-  if (base === undefined || base === '') {
-    const port = await freePort();
-    const started = await startCluster(port);
-    cluster = started.child;
-    process.stdout.write(started.banner);
-    base = `http://127.0.0.1:${port}`;
-  }
+  const cleanups: (() => Promise<void> | void)[] = [];
+  console.log(`machine: ${machine()}`);
   try {
+    if (base === undefined || base === '') {
+      const dataDir = mkdtempSync(join(tmpdir(), 'blog-bench-'));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const redis = await benchRedis();
+      cleanups.push(() => redis.stop());
+      console.log(`redis: ${redis.spawned ? `redis-server spawned for this run at ${redis.url}` : redis.url}`);
+      const port = await freePort();
+      const started = await startCluster({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL: redis.url });
+      cluster = started.child;
+      process.stdout.write(started.banner);
+      base = `http://127.0.0.1:${port}`;
+    }
     const path = await firstPostPath(base);
     await fetch(base + path);
     console.log(`\nautocannon: ${base}${path}, ${connections} connections, ${duration} s per run\n`);
@@ -105,12 +126,14 @@ async function main(): Promise<void> {
     console.log(row('uncached (?nocache=1)', uncached));
     const ratio = cached.requests.average / uncached.requests.average;
     console.log(`\ncached / uncached: ${ratio.toFixed(1)}x the requests per second`);
+    console.log(`machine at the end: ${machine()}`);
   } finally {
     if (cluster?.pid !== undefined) {
       const exited = new Promise((resolve) => cluster?.once('exit', resolve));
       process.kill(-cluster.pid, 'SIGTERM');
       await exited;
     }
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 
