@@ -21,6 +21,11 @@
  * - `E_NO_TRACKING`: the `local` tier cannot hear changes from the store (a Redis Cluster client,
  *   a node-redis Sentinel client, node-redis before 5.9, or a custom store without `tracking()`), so it
  *   is not used: every call reads the store, as without `local`.
+ * - `E_BAD_TAGS`: the `tags` function threw or returned something that is not a list of valid tags;
+ *   the result was returned, not stored. `cause` is what it threw.
+ * - `E_NO_TAGS`: a function has `tags` but its store does not implement tags (`getTagged`,
+ *   `tagEpoch`, `invalidateTags`); its results are returned, not stored. `invalidateTags` rejects
+ *   with it.
  */
 export type MemoizeErrorCode =
   | 'E_UNSERIALIZABLE'
@@ -35,7 +40,9 @@ export type MemoizeErrorCode =
   | 'E_REFRESH_FAILED'
   | 'E_NOT_CONFIGURED'
   | 'E_SHOULD_CACHE'
-  | 'E_NO_TRACKING';
+  | 'E_NO_TRACKING'
+  | 'E_BAD_TAGS'
+  | 'E_NO_TAGS';
 
 /**
  * Base class of every error the library reports or throws (argument mistakes are plain `TypeError`s).

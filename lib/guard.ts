@@ -3,7 +3,7 @@ import { type BreakerSettings, breakerOf, type CircuitBreaker } from './breaker'
 import { type DeadlineQueue, deadlineQueue, type Timed } from './deadline';
 import { asStoreError, type MemoizeError, StoreError } from './errors';
 import type { StoreSettings } from './settings';
-import type { RoundTrip, Store } from './stores/store';
+import type { RoundTrip, Store, TaggedValue } from './stores/store';
 
 /**
  * One store operation under a {@link StoreGuard}: told its answer or its failure, exactly once. The
@@ -72,14 +72,15 @@ export class StoreGuard {
 
   /**
    * The hit path's entry: one store read for `operation`, with no promise or closure of its own
-   * beyond the store's. The same rules as {@link run}.
+   * beyond the store's. The same rules as {@link run}. A tagged function's read is the store's
+   * `getTagged` (which a store with tags has: the read path checks before).
    */
-  read(operation: GuardedOperation<string | null | undefined>, key: string): void {
+  read(operation: GuardedOperation<string | TaggedValue | null | undefined>, key: string, tagged = false): void {
     const breaker = this.#admit(operation, false);
     if (breaker === undefined) return;
-    let pending: Promise<string | null | undefined>;
+    let pending: Promise<string | TaggedValue | null | undefined>;
     try {
-      pending = this.store.get(key);
+      pending = tagged ? (this.store.getTagged as (key: string) => Promise<TaggedValue>)(key) : this.store.get(key);
     } catch (error) {
       // A store that throws instead of rejecting is still just a failed read.
       pending = Promise.reject(error);

@@ -1,6 +1,6 @@
 export { MemoizeError, type MemoizeErrorCode, SerializationError, StoreError, type StoreErrorCode } from './errors';
 export type { Memoized } from './memoize';
-export { configure, createMemoizer, type Memoize, memoize } from './memoizer';
+export { configure, createMemoizer, invalidateTags, type Memoize, memoize } from './memoizer';
 export type {
   CallEvent,
   CircuitBreakerOptions,
@@ -27,12 +27,15 @@ export type {
   BeginRequest,
   ChangeListener,
   DeleteMatchingRequest,
+  InvalidateTagsRequest,
   LockRequest,
   ReleaseRequest,
   RotateRequest,
   RoundTrip,
   Store,
   StoreNeeds,
+  TaggedValue,
+  TagStamp,
   Tracking,
   Waiting,
   WaitRequest,

@@ -11,7 +11,37 @@ const TOKEN_SUFFIX = ':g';
 const LOCK_SUFFIX = ':l';
 /** Suffix of the key that marks a lock as waited for, so that its release is announced. */
 const WAITERS_SUFFIX = ':w';
-const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX];
+/** Suffix of the key that holds a tagged entry's stamp: the tag epoch its computation began at, and its tags. */
+const STAMP_SUFFIX = ':t';
+const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX, STAMP_SUFFIX];
+
+// Tags live in one namespace per store, outside every function's keys: a function prefix has no `{`
+// and ends with `:`, so it is never a prefix of these keys nor they of it (Redis refuses overlapping
+// tracking prefixes). Each tag key carries the tag as its hash tag, so tags spread over a cluster.
+
+/** What every tag key starts with; the local tier tracks it. */
+export const TAG_KEY_PREFIX = 'cache-memoize:tag{';
+/** The tag epoch: a counter that every `invalidateTags` increments. */
+export const TAG_EPOCH_KEY = 'cache-memoize:tag-epoch';
+
+/** The key holding the epoch of the last invalidation of `tag`. */
+export function tagKey(tag: string): string {
+  return `${TAG_KEY_PREFIX}${tag}}`;
+}
+
+/** The tag a tag key stands for, or `undefined` for any other key. */
+export function tagOfKey(key: string): string | undefined {
+  return key.startsWith(TAG_KEY_PREFIX) && key.endsWith('}') ? key.slice(TAG_KEY_PREFIX.length, -1) : undefined;
+}
+
+/**
+ * The key of a function's entry index: a sorted set of its value keys, scored by when their tokens
+ * expire, so that `invalidateAll` reads its own entries and not the keyspace. It is outside the
+ * function prefix, so index updates are not pushed to the local tiers that track the prefix.
+ */
+export function entryIndexKey(functionPrefix: string): string {
+  return `${functionPrefix.slice(0, -1)}#entries`;
+}
 
 /**
  * The part every key of one memoized function starts with: `keyPrefix:name:`. Both parts are
@@ -49,10 +79,21 @@ export function waitersKeyOf(valueKey: string): string {
   return valueKey + WAITERS_SUFFIX;
 }
 
-/** Every key of the entry at `valueKey`, in the order scripts receive them: value, token, lock, waiters. */
-export function entryKeysOf(valueKey: string): [string, string, string, string] {
-  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), waitersKeyOf(valueKey)];
+/** The key of a tagged entry's stamp (its tag epoch and tags). */
+export function stampKeyOf(valueKey: string): string {
+  return valueKey + STAMP_SUFFIX;
 }
+
+/**
+ * Every key of the entry at `valueKey`, in the order scripts receive them: value, token, lock,
+ * waiters, stamp.
+ */
+export function entryKeysOf(valueKey: string): [string, string, string, string, string] {
+  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), waitersKeyOf(valueKey), stampKeyOf(valueKey)];
+}
+
+/** The suffixes of the keys that deleting an entry removes besides its value: token, lock, stamp. */
+export const DELETED_SUFFIXES: readonly string[] = [TOKEN_SUFFIX, LOCK_SUFFIX, STAMP_SUFFIX];
 
 /** The value key that an entry's key (value, token, lock or waiters mark) belongs to. */
 export function valueKeyOf(key: string): string {

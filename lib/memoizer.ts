@@ -1,3 +1,6 @@
+import type { LocalTier } from './engine/local-tier';
+import { invalidateTags as invalidateTagsOf } from './engine/tag-invalidation';
+import { supportsTags } from './engine/tagging';
 import { MemoizeError } from './errors';
 import { createMemoized, type Memoized } from './memoize';
 import type { Hooks, MemoizeOptions, MemoizerOptions, Ttl } from './options';
@@ -43,6 +46,23 @@ export interface Memoize {
    * own); `ttl` and `keyPrefix` only to functions made afterwards.
    */
   configure(options: MemoizerOptions): void;
+  /**
+   * Invalidates every entry that carries any of `tags`, of every function (of any memoizer) over
+   * this memoizer's store, in every process: once it resolves, no value whose computation began
+   * before the call is returned, from the store or from a local tier. Costs two round trips on a
+   * Redis Cluster (one on a single server), whatever the number of entries.
+   *
+   * @param tags - the tags, as the `tags` option gives them
+   * @throws TypeError for an argument that is not a list of valid tags (see the `tags` option)
+   * @returns rejects with a `StoreError` if the store did not confirm (then the tags may or may not
+   * be invalidated), or a `MemoizeError` `E_NO_TAGS` for a store without tags
+   *
+   * @example
+   * ```ts
+   * await memoizer.invalidateTags(['kw:redis', 'kw:node']);
+   * ```
+   */
+  invalidateTags(tags: readonly string[]): Promise<void>;
 }
 
 /**
@@ -75,7 +95,20 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     },
     hooks: () => hooks,
     storeSettings: () => storeSettings,
+    taggedTier(tier: LocalTier): void {
+      taggedTiers.add(new WeakRef(tier));
+    },
   };
+
+  // Tagged functions' local tiers, so invalidateTags evicts in this process before it resolves.
+  const taggedTiers = new Set<WeakRef<LocalTier>>();
+  function* liveTaggedTiers(): Generator<LocalTier> {
+    for (const ref of taggedTiers) {
+      const tier = ref.deref();
+      if (tier === undefined) taggedTiers.delete(ref);
+      else yield tier;
+    }
+  }
 
   function storeOf(choice: StoreChoice): Store | undefined {
     if (choice === undefined) return undefined;
@@ -116,6 +149,13 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
       );
     }
     const own = storeOf(settings.storeChoice);
+    const target = own ?? store;
+    if (settings.tags !== undefined && target !== undefined && !supportsTags(target)) {
+      throw new TypeError(
+        `cache-memoize: ${settings.name} has tags, but its store does not implement getTagged, tagEpoch and ` +
+          'invalidateTags (RedisStore and MemoryStore do)',
+      );
+    }
     registry.set(id, fn);
     if (settings.lock) {
       locking = true;
@@ -124,6 +164,13 @@ export function createMemoizer(defaults: MemoizerOptions = {}): Memoize {
     return createMemoized<A, Awaited<R>>(fn as (...args: A) => Awaited<R>, settings, context, own);
   }) as Memoize;
   memoize.configure = configure;
+  memoize.invalidateTags = (tags: readonly string[]) => {
+    try {
+      return invalidateTagsOf(context.store(), storeSettings, liveTaggedTiers, tags);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
   configure(defaults);
   return memoize;
 }
@@ -147,4 +194,21 @@ export const memoize: Memoize = processWide;
  */
 export function configure(options: MemoizerOptions): void {
   processWide.configure(options);
+}
+
+/**
+ * Invalidates every entry carrying any of `tags`, through the process-wide memoizer's store: see
+ * {@link Memoize.invalidateTags}.
+ *
+ * @example
+ * ```ts
+ * const getRelatedPosts = memoize(relatedPosts, {
+ *   ttl: '1h',
+ *   tags: (result) => result.keywords.map((k) => `kw:${k}`),
+ * });
+ * await invalidateTags(['kw:redis', 'kw:node']);
+ * ```
+ */
+export function invalidateTags(tags: readonly string[]): Promise<void> {
+  return processWide.invalidateTags(tags);
 }

@@ -202,4 +202,17 @@ export interface MemoizeOptions<A extends unknown[] = unknown[], R = unknown> ex
    * @example `shouldCache: (rows) => rows.length > 0`
    */
   shouldCache?: (result: R, args: A) => boolean | PromiseLike<boolean>;
+  /**
+   * Tags for each entry, so that `invalidateTags` can invalidate every entry that carries one of
+   * them, across functions and processes: a fixed list, or a function of the result and the
+   * arguments, called after `fn` succeeded. A tag is a non-empty, well-formed string of at most
+   * 200 characters. A list that breaks this rule is a `TypeError` here; a function that returns one
+   * (or throws) is reported to `onError` as `E_BAD_TAGS`, and that result is returned, not stored.
+   * Tags are shared by every function of every memoizer over the same store. A tagged hit costs one
+   * round trip on one server, two on a Redis Cluster. The store must support tags (`RedisStore`
+   * and `MemoryStore` do).
+   * @default undefined (no tags)
+   * @example `tags: (post) => post.keywords.map((k) => \`kw:${k}\`)`
+   */
+  tags?: readonly string[] | ((result: R, ...args: A) => readonly string[]);
 }

@@ -27,6 +27,7 @@ import {
 } from './settings';
 import type { RedisLike } from './stores/redis/drivers';
 import type { Store } from './stores/store';
+import { parseTagList, TAG_RULE } from './tag-list';
 
 // Options, parsed once into frozen settings. Every option is checked here and nowhere else; a
 // mistake is a `TypeError` naming the option and what it must be.
@@ -45,7 +46,7 @@ const MEMOIZER_KEYS = [
   'onMiss',
   'onError',
 ];
-const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache'];
+const FUNCTION_KEYS = [...MEMOIZER_KEYS, 'name', 'keyArgs', 'shouldCache', 'tags'];
 const STORE_METHODS = ['get', 'begin', 'set', 'delete', 'rotate', 'deleteMatching'] as const;
 const REQUEST_METHODS = ['begin', 'set', 'rotate', 'deleteMatching'] as const;
 
@@ -121,6 +122,14 @@ export function parseMemoizerOptions(options: unknown, where: string, known = ME
   });
 }
 
+/** The `tags` option: a function as it is, or a fixed list checked now. */
+function tagsOption(value: unknown, name: string): FunctionSettings['tags'] {
+  if (value === undefined || typeof value === 'function') return value as FunctionSettings['tags'];
+  const parsed = parseTagList(value);
+  if ('tags' in parsed) return parsed.tags;
+  throw new TypeError(`cache-memoize: tags of ${name} must be a function or ${TAG_RULE}; ${parsed.problem}`);
+}
+
 /**
  * Parses one function's options (or the ttl shorthand) and applies its memoizer's defaults.
  * @throws TypeError naming the option and what it must be.
@@ -168,6 +177,7 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
     local: local && Object.freeze({ maxEntries: local.maxEntries, ttlMs: local.ttlMs ?? ttlMs, clone }),
     keyArgs: optionalFunction<FunctionSettings['keyArgs']>(raw.keyArgs, 'keyArgs'),
     shouldCache: optionalFunction<FunctionSettings['shouldCache']>(raw.shouldCache, 'shouldCache'),
+    tags: tagsOption(raw.tags, name),
     hooks: own.hooks,
     storeChoice: own.storeChoice,
     storeSettings: Object.keys(own.storeSettings).length === 0 ? undefined : own.storeSettings,

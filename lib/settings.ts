@@ -96,6 +96,8 @@ export interface FunctionSettings {
   readonly local: LocalSettings | undefined;
   readonly keyArgs: ((...args: never[]) => unknown) | undefined;
   readonly shouldCache: ((result: never, args: never) => unknown) | undefined;
+  /** A fixed, validated tag list, or the function that gives each result's; `undefined`: untagged. */
+  readonly tags: readonly string[] | ((result: never, ...args: never[]) => unknown) | undefined;
   /** The function's own hooks; the memoizer's run too. */
   readonly hooks: Hooks;
   /** The function's own store, if it named one. */

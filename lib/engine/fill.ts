@@ -4,6 +4,7 @@ import { encode, stamp } from '../serializer';
 import type { LockRequest } from '../stores/store';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
+import { stampFor } from './tagging';
 
 // The fill path: run the function, then decide, encode and write its result under the entry's
 // token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
@@ -41,7 +42,16 @@ export async function rotate<A extends unknown[], R>(
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
   try {
     const options = { explicit: call.explicit, key: call.key };
-    return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
+    if (rt.settings.tags === undefined) {
+      return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
+    }
+    const [token, epoch] = await call.guard.run(
+      operation,
+      (store) => Promise.all([store.rotate(request), store.tagEpoch?.()]),
+      options,
+    );
+    call.tagEpoch = epoch;
+    return { token };
   } catch (error) {
     return { failure: rt.report(error, call, operation) };
   }
@@ -69,11 +79,21 @@ async function save<A extends unknown[], R>(
   // The write releases the lock itself; until it is sent, every way out releases it here.
   let held = lockToken;
   try {
-    let value = (await shouldStore(rt, call, result)) ? encodeForStore(rt, call, result) : undefined;
+    if (!(await shouldStore(rt, call, result))) return;
+    const tagStamp = stampFor(rt, call, result);
+    let value = tagStamp === null ? undefined : encodeForStore(rt, call, result);
     if (value === undefined) return;
     const { timed, ttlMs, storeTtlMs, tokenTtlMs } = rt.settings;
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs });
-    const request = { key: call.key, token, value, ttlMs: storeTtlMs, tokenTtlMs, lockToken };
+    const request = {
+      key: call.key,
+      token,
+      value,
+      ttlMs: storeTtlMs,
+      tokenTtlMs,
+      lockToken,
+      stamp: tagStamp ?? undefined,
+    };
     let written: boolean;
     try {
       written = await call.guard.run('write', (store) => store.set(request), {

@@ -1,3 +1,4 @@
+import { TAG_KEY_PREFIX, tagKey, tagOfKey } from '../key';
 import { decode } from '../serializer';
 import type { LocalSettings } from '../settings';
 import type { Store, Tracking } from '../stores/store';
@@ -16,6 +17,8 @@ interface Entry {
   readonly computeMs: number;
   /** The tier's insertion count when the entry last moved to the young end. */
   stamp: number;
+  /** The keys of the tags it carries (a tagged function's). */
+  readonly tagKeys: readonly string[] | undefined;
 }
 
 // A tracking that closed (its client ended, or its connection gave up) is replaced at most this often.
@@ -34,12 +37,18 @@ const MAX_REMEMBERED_CHANGES = 4096;
  * read was answered arrives later and evicts the value. Redis pushes changes on another connection
  * than the reads, so the answer and the change can arrive in either order; both are covered.
  *
+ * A tagged function's tier also watches the tag keys: a change of one evicts every value carrying
+ * that tag, and refuses the answers of reads in flight that carry it, by the same rule.
+ *
  * Recency is approximate: a hit moves its entry to the young end of the map only when it has aged
  * past half the capacity, so most hits are a lookup and nothing more.
  */
 export class LocalTier {
   readonly #entries = new Map<string, Entry>();
+  /** Change times of value keys and tag keys (they never share a name). */
   readonly #changed = new Map<string, number>();
+  /** A tagged function's: the value keys held under each tag key. */
+  readonly #byTag = new Map<string, Set<string>>();
   /** Counts changes heard; a read's ticket is its value when the read began. */
   #clock = 0;
   /** Reads whose ticket is below this began before an "anything changed" and are never kept. */
@@ -48,6 +57,7 @@ export class LocalTier {
   #store: Store | undefined;
   #tracking: Tracking | undefined;
   #unwatch: (() => void) | undefined;
+  #unwatchTags: (() => void) | undefined;
   #failureReported = false;
   #reattachedAt = Number.NEGATIVE_INFINITY;
 
@@ -59,6 +69,8 @@ export class LocalTier {
      * or its tracking stopped for good (`failure`, saying why).
      */
     readonly onFailure: (failure: Error | undefined) => void,
+    /** The function tags its entries: tag changes evict too. */
+    readonly tagged = false,
   ) {}
 
   /**
@@ -68,7 +80,9 @@ export class LocalTier {
   attach(store: Store): void {
     if (store === this.#store) return;
     this.#unwatch?.();
+    this.#unwatchTags?.();
     this.#unwatch = undefined;
+    this.#unwatchTags = undefined;
     this.#store = store;
     this.#failureReported = false;
     this.#tracking = store.tracking?.();
@@ -81,6 +95,13 @@ export class LocalTier {
       if (key === null) this.#forgetAll();
       else this.forget(key);
     });
+    if (this.tagged) {
+      this.#unwatchTags = this.#tracking.watch(TAG_KEY_PREFIX, (key) => {
+        const tag = key === null ? undefined : tagOfKey(key);
+        if (tag === undefined) this.#forgetAll();
+        else this.forgetTags([tag]);
+      });
+    }
   }
 
   /** The value for `key`, or {@link MISSING}. */
@@ -88,7 +109,7 @@ export class LocalTier {
     const entry = this.#entries.get(key);
     if (entry === undefined) return MISSING;
     if (entry.expiresAt !== Number.POSITIVE_INFINITY && entry.expiresAt <= Date.now()) {
-      this.#entries.delete(key);
+      this.#drop(key);
       return MISSING;
     }
     if (this.#inserted - entry.stamp > this.settings.maxEntries >>> 1) {
@@ -123,7 +144,7 @@ export class LocalTier {
   ticket(): number {
     const tracking = this.#tracking;
     if (tracking === undefined) return -1;
-    if (tracking.covers(this.functionPrefix)) return this.#clock;
+    if (tracking.covers(this.functionPrefix) && (!this.tagged || tracking.covers(TAG_KEY_PREFIX))) return this.#clock;
     if (tracking.failure !== undefined) {
       if (!this.#failureReported) {
         this.#failureReported = true;
@@ -139,12 +160,22 @@ export class LocalTier {
    * Keeps a value read from the store under `ticket`, unless something changed since: see the class
    * comment. `body` is the stored envelope; `freshUntil` (writer's clock) caps the lifetime.
    */
-  keep(key: string, ticket: number, value: unknown, body: string, freshUntil: number | undefined, computeMs = 0): void {
+  keep(
+    key: string,
+    ticket: number,
+    value: unknown,
+    body: string,
+    freshUntil: number | undefined,
+    computeMs = 0,
+    tags?: readonly string[],
+  ): void {
     if (ticket < this.#floor || (this.#changed.get(key) ?? -1) > ticket) return;
+    const tagKeys = tags?.map(tagKey);
+    if (tagKeys?.some((k) => (this.#changed.get(k) ?? -1) > ticket)) return;
     const { ttlMs, maxEntries, clone } = this.settings;
     let expiresAt = ttlMs === Number.POSITIVE_INFINITY ? ttlMs : Date.now() + ttlMs;
     if (freshUntil !== undefined && freshUntil < expiresAt) expiresAt = freshUntil;
-    this.#entries.delete(key);
+    this.#drop(key);
     this.#entries.set(key, {
       value: clone ? undefined : value,
       body: clone ? body : undefined,
@@ -152,23 +183,58 @@ export class LocalTier {
       freshUntil,
       computeMs,
       stamp: ++this.#inserted,
+      tagKeys,
     });
+    for (const k of tagKeys ?? []) {
+      const held = this.#byTag.get(k);
+      if (held === undefined) this.#byTag.set(k, new Set([key]));
+      else held.add(key);
+    }
     if (this.#entries.size > maxEntries) {
       const oldest = this.#entries.keys().next();
-      if (oldest.done !== true) this.#entries.delete(oldest.value);
+      if (oldest.done !== true) this.#drop(oldest.value);
     }
   }
 
   /** `key` changed (here or anywhere): drop it, and refuse the answers of reads in flight for it. */
   forget(key: string): void {
-    this.#entries.delete(key);
+    this.#drop(key);
+    this.#noteChange(key);
+  }
+
+  /**
+   * Tags were invalidated (here or anywhere): drop every value carrying one, and refuse the answers
+   * of reads in flight that carry one.
+   */
+  forgetTags(tags: readonly string[]): void {
+    for (const tag of tags) {
+      const k = tagKey(tag);
+      for (const key of [...(this.#byTag.get(k) ?? [])]) this.#drop(key);
+      this.#noteChange(k);
+    }
+  }
+
+  #noteChange(key: string): void {
     if (this.#changed.size >= MAX_REMEMBERED_CHANGES) this.#refuseReadsInFlight();
     else this.#changed.set(key, ++this.#clock);
+  }
+
+  /** Removes a value and its place under its tags. */
+  #drop(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    for (const k of entry.tagKeys ?? []) {
+      const held = this.#byTag.get(k);
+      held?.delete(key);
+      if (held?.size === 0) this.#byTag.delete(k);
+    }
   }
 
   /** Anything may have changed: drop every value, and refuse the answers of every read in flight. */
   #forgetAll(): void {
     this.#entries.clear();
+    this.#byTag.clear();
     this.#refuseReadsInFlight();
   }
 

@@ -17,7 +17,9 @@ export function pollMs(lockTtlMs: number): number {
 }
 
 /** A lock request that a wait ended with: a value landed, or compute under `token` (holding `lockToken`). */
-export type WaitOutcome = { value: string } | { value?: undefined; token: string | undefined; lockToken?: string };
+export type WaitOutcome =
+  | { value: string; tags?: readonly string[] | undefined }
+  | { value?: undefined; token: string | undefined; lockToken?: string };
 
 /** The lock a miss asks for, or `undefined` when locking is off. */
 export function requestLock<A extends unknown[], R>(rt: Runtime<A, R>): LockRequest | undefined {
@@ -50,9 +52,18 @@ export async function beginEntry<A extends unknown[], R>(
   lock: LockRequest | undefined,
   ignoreValue = false,
 ): Promise<Begin | undefined> {
-  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue };
+  const tagged = rt.settings.tags !== undefined;
+  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue, tagged };
   try {
-    return await call.guard.run('begin', (store) => store.begin(request), { key: call.key });
+    if (!tagged) return await call.guard.run('begin', (store) => store.begin(request), { key: call.key });
+    // The epoch is read in parallel with the begin; both are in before the function runs.
+    const [begun, epoch] = await call.guard.run(
+      'begin',
+      (store) => Promise.all([store.begin(request), store.tagEpoch?.()]),
+      { key: call.key },
+    );
+    call.tagEpoch = epoch;
+    return begun;
   } catch (error) {
     rt.report(error, call, 'begin');
     abandonLock(rt, call, lock);
@@ -102,7 +113,7 @@ export async function waitForHolder<A extends unknown[], R>(
     since = performance.now();
     const begun = await beginEntry(rt, call, lock);
     if (begun === undefined) return { token: undefined };
-    if (begun.value !== undefined) return { value: begun.value };
+    if (begun.value !== undefined) return { value: begun.value, tags: begun.tags };
     if (begun.locked !== false) return { token: begun.token, lockToken: lock.token };
     if (begun.holder !== holder) {
       holder = begun.holder;

@@ -18,6 +18,8 @@ export interface MemoizerContext {
   hooks(): Hooks;
   /** The memoizer's store settings; a new object whenever they change. */
   storeSettings(): StoreSettings;
+  /** Told of a tagged function's local tier, which the memoizer's `invalidateTags` then evicts from. */
+  taggedTier?(tier: LocalTier): void;
 }
 
 /**
@@ -30,6 +32,8 @@ export class Call<R> implements CallInfo, Flight<R> {
   superseded = false;
   /** The local tier's ticket for this call's store read; negative: its answer is not kept locally. */
   ticket = -1;
+  /** A tagged function's: the tag epoch read with the last begin, before computing. */
+  tagEpoch: string | undefined = undefined;
 
   constructor(
     readonly guard: StoreGuard,
@@ -71,7 +75,13 @@ export class Runtime<A extends unknown[], R> {
     this.tier =
       settings.local === undefined
         ? undefined
-        : new LocalTier(settings.functionPrefix, settings.local, (failure) => this.#noTracking(failure));
+        : new LocalTier(
+            settings.functionPrefix,
+            settings.local,
+            (failure) => this.#noTracking(failure),
+            settings.tags !== undefined,
+          );
+    if (this.tier !== undefined && settings.tags !== undefined) context.taggedTier?.(this.tier);
   }
 
   /** The entry key for `args`, through `keyArgs` when given. */

@@ -8,10 +8,16 @@ import type { Call, Runtime } from './runtime';
 /**
  * A value read from the store (by the hit path's `GET`, or by a miss's `begin` that found one
  * landed meanwhile): decoded, it is a hit. A stale or nearly expired one also starts a background
- * refresh; a fresh one is kept by the local tier when the read may be trusted. Damaged bytes are
+ * refresh; a fresh one is kept by the local tier when the read may be trusted (with its tags, if
+ * tagged, so that an invalidation of one of them evicts it). Damaged bytes are
  * reported and replaced by a fresh result.
  */
-export function found<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, stored: string): R | Promise<R> {
+export function found<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  stored: string,
+  tags?: readonly string[],
+): R | Promise<R> {
   const decoded = decode(stored);
   if (!decoded.ok) return recover(rt, call, decoded.error);
   const { refreshes, earlyRefresh } = rt.settings;
@@ -29,7 +35,15 @@ export function found<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, 
     }
   }
   if (!stale && call.ticket >= 0) {
-    (rt.tier as LocalTier).keep(call.key, call.ticket, decoded.value, stored, decoded.freshUntil, decoded.computeMs);
+    (rt.tier as LocalTier).keep(
+      call.key,
+      call.ticket,
+      decoded.value,
+      stored,
+      decoded.freshUntil,
+      decoded.computeMs,
+      tags,
+    );
   }
   rt.events.hit(call, stale ? 'stale' : undefined);
   return decoded.value as R;

@@ -1,9 +1,10 @@
-import { functionPrefixOfValueKey } from '../key';
+import { functionPrefixOfValueKey, TAG_KEY_PREFIX } from '../key';
 import type { ChangeListener } from './store';
 
 /**
- * Routes entry changes to the listeners watching each function prefix. Only value keys are routed:
- * an entry's token, lock and waiters keys never change the cached value.
+ * Routes entry changes to the listeners watching each function prefix. Only value keys are routed
+ * (an entry's token, lock and waiters keys never change the cached value), and tag keys, to the
+ * listeners of {@link TAG_KEY_PREFIX}.
  */
 export class ChangeFeed {
   readonly #listeners = new Map<string, Set<ChangeListener>>();
@@ -32,7 +33,7 @@ export class ChangeFeed {
 
   /** Delivers a change of `key` (any key of an entry, or a foreign key under a watched prefix). */
   changed(key: string): void {
-    const prefix = functionPrefixOfValueKey(key);
+    const prefix = key.startsWith(TAG_KEY_PREFIX) ? TAG_KEY_PREFIX : functionPrefixOfValueKey(key);
     if (prefix === undefined) return;
     const set = this.#listeners.get(prefix);
     if (set !== undefined) for (const listener of set) listener(key);

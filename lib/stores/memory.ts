@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { lockKeyOf, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
+import { lockKeyOf, stampKeyOf, tagKey, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
 import { ChangeFeed } from './change-feed';
 import { Releases } from './releases';
 import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  InvalidateTagsRequest,
   ReleaseRequest,
   RotateRequest,
   Store,
+  TaggedValue,
+  TagStamp,
   Tracking,
   Waiting,
   WaitRequest,
   WriteRequest,
 } from './store';
+import { encodeStamp, parseStamp, stampHolds, TAG_FLOOR_MS, tagsOf } from './tag-stamp';
 
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -27,6 +31,11 @@ export interface MemoryStoreOptions {
    * @default Date.now
    */
   now?: () => number;
+}
+
+/** What deleting an entry removes: its value, token, lock and stamp. */
+function deletedKeys(valueKey: string): string[] {
+  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), stampKeyOf(valueKey)];
 }
 
 interface Slot {
@@ -54,6 +63,8 @@ export class MemoryStore implements Store {
   };
   readonly #maxKeys: number;
   readonly #now: () => number;
+  // Not a slot: evicting the epoch would let it go back, and stamps from before would pass again.
+  #epoch = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     const { maxKeys = 10_000, now = Date.now } = options;
@@ -75,10 +86,11 @@ export class MemoryStore implements Store {
     return this.#read(valueKey) ?? null;
   }
 
-  async begin({ key: valueKey, tokenTtlMs, lock, ignoreValue = false }: BeginRequest): Promise<Begin> {
+  async begin({ key: valueKey, tokenTtlMs, lock, ignoreValue = false, tagged = false }: BeginRequest): Promise<Begin> {
     if (!ignoreValue) {
-      const value = this.#read(valueKey);
-      if (value !== undefined) return { value };
+      const found = tagged ? this.#readTagged(valueKey) : this.#read(valueKey);
+      if (typeof found === 'string') return { value: found };
+      if (found !== undefined) return found;
     }
     const tokenKey = tokenKeyOf(valueKey);
     let token = this.#read(tokenKey);
@@ -97,12 +109,14 @@ export class MemoryStore implements Store {
     return { token, locked: false, holder };
   }
 
-  async set({ key: valueKey, token, value, ttlMs, tokenTtlMs, lockToken }: WriteRequest): Promise<boolean> {
+  async set({ key: valueKey, token, value, ttlMs, tokenTtlMs, lockToken, stamp }: WriteRequest): Promise<boolean> {
     const tokenKey = tokenKeyOf(valueKey);
     const written = this.#read(tokenKey) === token;
     if (written) {
       this.#write(valueKey, value, ttlMs);
       this.#write(tokenKey, token, tokenTtlMs);
+      if (stamp === undefined) this.#slots.delete(stampKeyOf(valueKey));
+      else this.#stamp(valueKey, stamp, ttlMs);
       this.#feed.changed(valueKey);
     }
     if (lockToken !== undefined) this.#release(valueKey, lockToken);
@@ -125,13 +139,14 @@ export class MemoryStore implements Store {
   }
 
   async delete(valueKey: string): Promise<void> {
-    for (const key of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) this.#slots.delete(key);
+    for (const key of deletedKeys(valueKey)) this.#slots.delete(key);
     this.#feed.changed(valueKey);
   }
 
   async rotate({ key: valueKey, tokenTtlMs, lock }: RotateRequest): Promise<string> {
     const token = randomUUID();
     this.#slots.delete(valueKey);
+    this.#slots.delete(stampKeyOf(valueKey));
     this.#feed.changed(valueKey);
     this.#write(tokenKeyOf(valueKey), token, tokenTtlMs);
     if (lock !== undefined) this.#write(lockKeyOf(valueKey), lock.token, lock.ttlMs);
@@ -143,10 +158,56 @@ export class MemoryStore implements Store {
     for (const key of [...this.#slots.keys()]) {
       if (!key.startsWith(prefix)) continue;
       const valueKey = valueKeyOf(key);
-      for (const k of [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey)]) if (this.#slots.delete(k)) count++;
+      for (const k of deletedKeys(valueKey)) if (this.#slots.delete(k)) count++;
       this.#feed.changed(valueKey);
     }
     return count;
+  }
+
+  async getTagged(valueKey: string): Promise<TaggedValue | undefined> {
+    return this.#readTagged(valueKey);
+  }
+
+  async tagEpoch(): Promise<string> {
+    return String(this.#epoch);
+  }
+
+  /** Each tag key := the new epoch, living at least as long as before and at least the floor. */
+  async invalidateTags({ tags }: InvalidateTagsRequest): Promise<void> {
+    const epoch = ++this.#epoch;
+    for (const key of new Set(tags.map(tagKey))) {
+      const live = this.#live(key);
+      const ttlMs = Math.max(live === undefined ? 0 : live.expiresAt - this.#now(), TAG_FLOOR_MS);
+      this.#write(key, String(Math.max(epoch, Number(live?.data ?? 0))), ttlMs);
+      this.#feed.changed(key);
+    }
+  }
+
+  /** A tagged entry's value if its stamp holds (see {@link Store.getTagged}). */
+  #readTagged(valueKey: string): TaggedValue | undefined {
+    const value = this.#read(valueKey);
+    const text = value === undefined ? undefined : this.#read(stampKeyOf(valueKey));
+    const stamp = text === undefined ? undefined : parseStamp(text);
+    if (value === undefined || stamp === undefined) return undefined;
+    if (
+      !stampHolds(
+        stamp,
+        stamp.tagKeys.map((k) => this.#read(k)),
+      )
+    )
+      return undefined;
+    return { value, tags: tagsOf(stamp) };
+  }
+
+  /** Writes a stamp, and makes its tag keys exist (at the current epoch) at least as long as the value. */
+  #stamp(valueKey: string, stamp: TagStamp, ttlMs: number): void {
+    this.#write(stampKeyOf(valueKey), encodeStamp(stamp), ttlMs);
+    for (const tag of stamp.tags) {
+      const key = tagKey(tag);
+      const live = this.#live(key);
+      if (live === undefined) this.#write(key, String(this.#epoch), ttlMs);
+      else live.expiresAt = Math.max(live.expiresAt, this.#now() + ttlMs);
+    }
   }
 
   /** Changes are delivered synchronously, in this process: a local tier over this store is always covered. */

@@ -6,8 +6,31 @@ import type { MemoizeError } from '../errors';
  * and, if not, the token of the lock's holder.
  */
 export type Begin =
-  | { value: string; token?: undefined; locked?: undefined; holder?: undefined }
+  | { value: string; tags?: readonly string[]; token?: undefined; locked?: undefined; holder?: undefined }
   | { value?: undefined; token: string; locked?: boolean; holder?: string };
+
+/** A tagged entry as a read finds it valid: its envelope and the tags it carries. */
+export interface TaggedValue {
+  readonly value: string;
+  readonly tags: readonly string[];
+}
+
+/**
+ * What a tagged write records with the value: the tag epoch read before the computation began
+ * ({@link Store.tagEpoch}), and the tags the result carries.
+ */
+export interface TagStamp {
+  readonly epoch: string;
+  readonly tags: readonly string[];
+}
+
+/** What {@link Store.invalidateTags} is asked. */
+export interface InvalidateTagsRequest {
+  /** Every entry carrying any of these tags stops being readable. */
+  readonly tags: readonly string[];
+  /** Runs each round trip under the caller's deadline (as for {@link DeleteMatchingRequest}). */
+  readonly bound?: RoundTrip;
+}
 
 /** A cross-process compute lock to take: a unique token and how long the lock lives. */
 export interface LockRequest {
@@ -25,6 +48,11 @@ export interface BeginRequest {
   readonly lock?: LockRequest | undefined;
   /** Do not return an existing value: a background refresh of a stale or nearly expired entry. */
   readonly ignoreValue?: boolean;
+  /**
+   * The function tags its entries: return a value that landed meanwhile only if it is still valid
+   * (as {@link Store.getTagged} would), with its tags; an invalid one counts as missing.
+   */
+  readonly tagged?: boolean;
 }
 
 /** What {@link Store.set} is asked: a conditional write. */
@@ -41,6 +69,12 @@ export interface WriteRequest {
   readonly tokenTtlMs: number;
   /** The lock this computation holds: released (if it still holds this token) written or not. */
   readonly lockToken?: string | undefined;
+  /**
+   * A tagged entry's stamp, written with the value. Before the value, every tag's key is made to
+   * exist (created at the current epoch if missing) and to live at least as long as the value.
+   * Without it, any stamp the entry had is removed.
+   */
+  readonly stamp?: TagStamp | undefined;
 }
 
 /** What {@link Store.rotate} is asked. */
@@ -79,7 +113,11 @@ export type RoundTrip = <T>(roundTrip: () => Promise<T>) => Promise<T>;
 
 /** What {@link Store.deleteMatching} is asked. */
 export interface DeleteMatchingRequest {
-  /** Every entry whose value key starts with this goes. */
+  /**
+   * Every entry whose value key starts with this goes: a function's prefix (`keyPrefix:name:`), or
+   * what its entries start with (that and `{`). A store may keep an index per function instead of
+   * matching the keyspace, as `RedisStore` does.
+   */
   readonly prefix: string;
   /**
    * Runs each round trip; it rejects when one misses the caller's deadline (or the store is known to
@@ -151,6 +189,25 @@ export interface Store {
   rotate(request: RotateRequest): Promise<string>;
   /** Deletes every entry (value, token, lock) whose value key starts with `prefix`; resolves how many keys. */
   deleteMatching(request: DeleteMatchingRequest): Promise<number>;
+  /**
+   * Optional (stores with tags, needed by the `tags` option): a tagged entry's value if it is still
+   * valid, with its tags, else `undefined` or `null`. Valid means: it has a stamp, and every one of
+   * its tags has a key whose epoch is at most the stamp's. The tagged hit path: keep it to one round
+   * trip where the backend allows (two on a Redis Cluster).
+   */
+  getTagged?(key: string): Promise<TaggedValue | null | undefined>;
+  /**
+   * Optional (stores with tags): the current tag epoch, read before a tagged computation begins;
+   * it goes into the entry's {@link TagStamp}.
+   */
+  tagEpoch?(): Promise<string>;
+  /**
+   * Optional (stores with tags): increments the tag epoch, then sets each tag's key to the new epoch
+   * (creating it if missing, keeping it at least as long as it would have lived, and at least a floor
+   * that covers writes in flight). Once it resolves, no entry whose stamp predates the increment and
+   * that carries one of the tags is valid.
+   */
+  invalidateTags?(request: InvalidateTagsRequest): Promise<void>;
   /**
    * Optional: `false` when the store knows it cannot answer now (its client is not connected), so calls
    * skip it at once instead of waiting for a deadline or filling an offline queue.

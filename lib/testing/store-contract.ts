@@ -5,6 +5,7 @@ import { entriesPrefix, functionKeyPrefix, valueKey } from '../key';
 import type { Store } from '../stores/store';
 import { type ContractFramework, MINUTE, tokenOf } from './framework';
 import { lockContract } from './lock-contract';
+import { tagContract } from './tag-contract';
 import { trackingContract } from './tracking-contract';
 
 /** Options of {@link storeContract}. */
@@ -29,6 +30,12 @@ export interface StoreContractOptions {
    * @default true
    */
   tracking?: boolean;
+  /**
+   * Whether the store implements tags (`getTagged`, `tagEpoch`, `invalidateTags`), which the `tags`
+   * option needs: then it must pass the tag cases. `false` leaves them out.
+   * @default true
+   */
+  tags?: boolean;
 }
 
 function globals(): ContractFramework {
@@ -51,7 +58,7 @@ function globals(): ContractFramework {
 /**
  * Registers the contract every {@link Store} keeps, as one `describe` block: generation tokens and
  * conditional writes, expiry, `deleteMatching`, and, where the store has them, compute locks with
- * release announcements and `waitFor`, and change tracking for the local tier. `MemoryStore` and
+ * release announcements and `waitFor`, tags, and change tracking for the local tier. `MemoryStore` and
  * `RedisStore` pass it; run it against your own store.
  *
  * Assertions use `node:assert`, so the suite runs under any runner.
@@ -92,6 +99,7 @@ export function storeContract(
         () => store,
         () => entry('digest'),
       );
+    if (options.tags !== false) tagContract(test, () => store, entry);
     if (options.tracking !== false)
       trackingContract(
         test,

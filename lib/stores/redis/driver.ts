@@ -29,11 +29,6 @@ export interface RedisDriver {
   evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown>;
   /** `UNLINK` of keys that share one hash slot; resolves how many existed. */
   unlink(keys: string[]): Promise<number>;
-  /**
-   * One iterator per master (one in all for a single server or a sentinel's master): each step is
-   * one `SCAN` round trip, yielding the keys matching `match` (a glob).
-   */
-  scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>>;
   /** `false` while the object is not connected: calls then skip the store at once. */
   isReady(): boolean;
   /** `false` before the user connected the object, and after they closed it. */

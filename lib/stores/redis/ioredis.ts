@@ -8,11 +8,6 @@ import { PerMasterTracking } from './per-master-tracking';
 import { isNoScript } from './replies';
 import { circuitPerMaster } from './slots';
 
-/** A connection that can iterate its keyspace: a `Redis`, or one node of a `Cluster`. */
-interface Scanner {
-  scan(cursor: string, match: 'MATCH', pattern: string, count: 'COUNT', n: number): Promise<[string, string[]]>;
-}
-
 /** What only a `Cluster` has: its nodes, and the slot map (each slot's node keys, master first). */
 /** Where an ioredis node connection points. */
 interface NodeAddress {
@@ -22,7 +17,7 @@ interface NodeAddress {
 interface ClusterShape {
   readonly isCluster?: boolean;
   readonly slots?: ReadonlyArray<readonly string[] | undefined>;
-  nodes(role: 'master'): Scanner[];
+  nodes(role: 'master'): unknown[];
 }
 
 /**
@@ -84,14 +79,6 @@ export class IoredisDriver implements RedisDriver {
     return Number(await this.client.unlink(...keys));
   }
 
-  async scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>> {
-    if (this.kind !== 'cluster') return [scanPages(this.client as unknown as Scanner, match, count)];
-    const masters = (this.client as unknown as ClusterShape).nodes('master');
-    // A cluster that knows no master yet (still connecting, or closed) must not pass for an empty one.
-    if (masters.length === 0) throw new Error('Cluster knows no master node yet');
-    return masters.map((node) => scanPages(node, match, count));
-  }
-
   isReady(): boolean {
     return this.client.status === 'ready';
   }
@@ -133,14 +120,4 @@ export class IoredisDriver implements RedisDriver {
       onTopologyChange: (listener) => listenForClose(this.client as unknown as ClosingEmitter, 'refresh', listener),
     });
   }
-}
-
-/** The keys matching `match` on one server, a `SCAN` round trip per step. */
-async function* scanPages(node: Scanner, match: string, count: number): AsyncGenerator<string[]> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', count);
-    cursor = next;
-    yield keys;
-  } while (cursor !== '0');
 }

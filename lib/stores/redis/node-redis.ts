@@ -3,7 +3,7 @@ import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { clusterTracking, type SentinelLike, sentinelTracking } from './node-redis-tracking';
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
-import { isNoScript, replyText } from './replies';
+import { isNoScript } from './replies';
 import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
 import { circuitPerMaster } from './slots';
 import { startTracking } from './tracking';
@@ -128,17 +128,6 @@ export class NodeRedisDriver implements RedisDriver {
     return Number(await this.#commands.unlink(keys));
   }
 
-  async scanMasters(match: string, count: number): Promise<Array<AsyncIterator<string[]>>> {
-    const options: ScanOptions = { MATCH: match, COUNT: count };
-    const nodes =
-      this.kind === 'cluster'
-        ? await Promise.all(
-            (this.client as ClusterLike).masters.map((m) => (this.client as ClusterLike).nodeClient(m as never)),
-          )
-        : [this.client as Scannable];
-    return nodes.map((node) => texts(node.scanIterator(options)[Symbol.asyncIterator]()));
-  }
-
   isReady(): boolean {
     return (this.client as Readiness).isReady !== false;
   }
@@ -212,12 +201,5 @@ async function speaksShardedPubSub(cluster: ClusterLike & Partial<ShardedPubSub>
     return Number(version) >= 7;
   } catch {
     return false;
-  }
-}
-
-/** The keys of each `SCAN` page as strings, whatever the client's type mapping made of them. */
-async function* texts(pages: AsyncIterator<unknown[]>): AsyncGenerator<string[]> {
-  for (let page = await pages.next(); page.done !== true; page = await pages.next()) {
-    yield page.value.map(replyText);
   }
 }

@@ -1,11 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Begin, BeginRequest, ReleaseRequest, RotateRequest, WriteRequest } from '../store';
+import { encodeStamp } from '../tag-stamp';
 import { replyText } from './replies';
 
 /**
+ * How `begin` treats a value that landed meanwhile: `''` untagged (return it); `check` tagged, on one
+ * server (return it only if its stamp holds, read inside the script); `raw` tagged, on a cluster
+ * (return it with its stamp, checked by the store); `skip` (a cluster's stamp did not hold: treat it
+ * as missing, but mark the lock as waited for).
+ */
+export type TagMode = '' | 'check' | 'raw' | 'skip';
+
+/** What `begin` found, with a landed value's stamp (tagged modes). */
+export type StoreBegin = Begin & { stamp?: string };
+
+/**
  * The store's Lua scripts, each as data: its source, how a request becomes its arguments, and how its
- * reply becomes a result. No caller knows an argument position. Every script gets the entry's four
- * keys, all in one hash slot: value, token, lock, waiters mark (`entryKeysOf`).
+ * reply becomes a result. No caller knows an argument position. Every entry script gets the entry's
+ * five keys, all in one hash slot: value, token, lock, waiters mark, stamp (`entryKeysOf`); on one
+ * server (not a cluster) also the function's entry index and the tag epoch, then a write's tag keys
+ * (`KEYS[6]`, `KEYS[7]`, `KEYS[8...]`), which the scripts then maintain themselves.
  */
 export interface Script<Request, Result> {
   readonly name: string;
@@ -38,7 +52,8 @@ export function shardedReleaseChannel(valueKey: string): string {
   return `${RELEASE_CHANNEL}:${valueKey.slice(valueKey.lastIndexOf('{'))}`;
 }
 
-function script<Request, Result>(
+/** Makes a script: the shared Lua functions, then `body`. */
+export function script<Request, Result>(
   name: string,
   body: string,
   args: (request: Request) => string[],
@@ -55,7 +70,7 @@ function script<Request, Result>(
 }
 
 /** A lifetime as a script argument: `'0'` means "no expiry" (PX must be a positive integer). */
-function lifetime(ms: number): string {
+export function lifetime(ms: number): string {
   return ms === Number.POSITIVE_INFINITY ? '0' : String(Math.max(1, Math.ceil(ms)));
 }
 
@@ -68,38 +83,79 @@ local function release(lock_token, publish, channel)
     redis.call('DEL', KEYS[3])
     if redis.call('DEL', KEYS[4]) == 1 then redis.call(publish, channel, KEYS[1]) end
   end
+end
+-- A tagged entry's stamp holds: every tag key exists with an epoch no later than the stamp's.
+local function tags_valid(stamp)
+  local ok, s = pcall(cjson.decode, stamp)
+  if not ok or type(s) ~= 'table' then return false end
+  local e = tonumber(s[1])
+  if not e then return false end
+  for i = 2, #s do
+    local v = tonumber(redis.call('GET', s[i]))
+    if not v or v > e then return false end
+  end
+  return true
+end
+-- A tag key exists (created at epoch e if missing) and lives at least ttl ('0': forever).
+local function ensure_tag(k, e, ttl)
+  if ttl == '0' then
+    if not redis.call('SET', k, e, 'NX') then redis.call('PERSIST', k) end
+  elseif not redis.call('SET', k, e, 'NX', 'PX', ttl) then
+    local p = redis.call('PTTL', k)
+    if p >= 0 and p < tonumber(ttl) then redis.call('PEXPIRE', k, ttl) end
+  end
+end
+-- The entry index: member scored by when its token expires (server time); expired ones pruned.
+local function index_add(index, member, ttl)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local score = '+inf'
+  if ttl ~= '0' then score = string.format('%d', now + tonumber(ttl)) end
+  redis.call('ZADD', index, 'GT', score, member)
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%d', now - 60000))
 end`;
 
 /**
  * A miss, before computing: the value if one landed meanwhile; else the entry's token (created if
  * missing) and the lock request's outcome. A caller that finds the lock taken marks it as waited for.
  */
-export const BEGIN = script<BeginRequest, Begin>(
+export const BEGIN = script<BeginRequest & { tagMode: TagMode }, StoreBegin>(
   'begin',
-  `-- ARGV: new token, token ttl, lock token ('' = no lock), lock ttl, ignore value ('1'/'0')
-if ARGV[5] ~= '1' then
+  `-- ARGV: new token, token ttl, lock token ('' = no lock), lock ttl, ignore value ('1'/'0'), tag mode
+if ARGV[5] ~= '1' and ARGV[6] ~= 'skip' then
   local v = redis.call('GET', KEYS[1])
-  if v then return {1, v} end
+  if v then
+    if ARGV[6] == '' then return {1, v} end
+    local s = redis.call('GET', KEYS[5])
+    if ARGV[6] == 'raw' then return {1, v, s or ''} end
+    if s and tags_valid(s) then return {1, v, s} end
+  end
 end
 local t = redis.call('GET', KEYS[2])
 if not t then
   t = ARGV[1]
   set_token(t, ARGV[2])
+  if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[2]) end
 end
 if ARGV[3] == '' then return {0, t, -1} end
 if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
 if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
 return {0, t, 0, redis.call('GET', KEYS[3])}`,
-  ({ tokenTtlMs, lock, ignoreValue = false }) => [
+  ({ tokenTtlMs, lock, ignoreValue = false, tagMode }) => [
     randomUUID(),
     lifetime(tokenTtlMs),
     lock?.token ?? '',
     lock === undefined ? '0' : lifetime(lock.ttlMs),
     ignoreValue ? '1' : '0',
+    tagMode,
   ],
   (reply) => {
     if (!Array.isArray(reply) || reply.length < 2) throw new Error(`unexpected begin reply ${String(reply)}`);
-    if (Number(reply[0]) === 1) return { value: replyText(reply[1]) };
+    if (Number(reply[0]) === 1) {
+      return reply.length > 2
+        ? { value: replyText(reply[1]), stamp: replyText(reply[2]) }
+        : { value: replyText(reply[1]) };
+    }
     const token = replyText(reply[1]);
     const locked = Number(reply[2]);
     if (locked === -1) return { token };
@@ -110,16 +166,27 @@ return {0, t, 0, redis.call('GET', KEYS[3])}`,
 /** The conditional write: only under the entry's current token; releases the writer's lock either way. */
 export const WRITE = script<WriteRequest & { announcement: Announcement }, boolean>(
   'write',
-  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel
+  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none)
 local written = 0
 if redis.call('GET', KEYS[2]) == ARGV[1] then
   if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
   if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+  if ARGV[8] == '' then
+    redis.call('DEL', KEYS[5])
+  else
+    if ARGV[3] == '0' then redis.call('SET', KEYS[5], ARGV[8]) else redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3]) end
+    if KEYS[7] then
+      -- One server: the tag keys are made to exist here, atomically with the current epoch.
+      local e = redis.call('GET', KEYS[7]) or '0'
+      for i = 8, #KEYS do ensure_tag(KEYS[i], e, ARGV[3]) end
+    end
+  end
+  if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
   written = 1
 end
 release(ARGV[5], ARGV[6], ARGV[7])
 return written`,
-  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement }) => [
+  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement, stamp }) => [
     token,
     value,
     lifetime(ttlMs),
@@ -127,6 +194,7 @@ return written`,
     lockToken ?? '',
     announcement.command,
     announcement.channel,
+    stamp === undefined ? '' : encodeStamp(stamp),
   ],
   (reply) => Number(reply) === 1,
 );
@@ -145,8 +213,9 @@ return 1`,
 export const ROTATE = script<RotateRequest, string>(
   'rotate',
   `-- ARGV: new token, token ttl, lock token ('' = none), lock ttl
-redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[5])
 set_token(ARGV[1], ARGV[2])
+if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[2]) end
 if ARGV[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3], 'PX', ARGV[4]) end
 return ARGV[1]`,
   ({ tokenTtlMs, lock }) => [

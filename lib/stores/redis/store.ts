@@ -1,15 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoizeError } from '../../errors';
-import { entryKeysOf, valueKeyOf } from '../../key';
+import { entryKeysOf, TAG_EPOCH_KEY, tagKey } from '../../key';
 import { Releases } from '../releases';
 import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  InvalidateTagsRequest,
   ReleaseRequest,
   RotateRequest,
   Store,
   StoreNeeds,
+  TaggedValue,
   Tracking,
   Waiting,
   WaitRequest,
@@ -17,13 +19,17 @@ import type {
 } from '../store';
 import type { Closable, RedisDriver, TrackingSource } from './driver';
 import { driverFor, type RedisLike } from './drivers';
+import { deletedKeysOf, EntryIndex, indexKeyOf } from './entry-index';
 import { describeRedisFailure, isTryAgain } from './replies';
-import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, WRITE } from './scripts';
+import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, type StoreBegin, WRITE } from './scripts';
+import { READ_TAGGED } from './tag-scripts';
+import { RedisTags } from './tags';
 
 /** Options of {@link RedisStore}. */
 export interface RedisStoreOptions {
   /**
-   * How many keys one `SCAN` step asks for during {@link RedisStore.deleteMatching}.
+   * How many entries one page of {@link RedisStore.deleteMatching} (`invalidateAll`) reads from the
+   * function's entry index (at most 1000).
    * @default 1000
    */
   scanCount?: number;
@@ -45,23 +51,10 @@ async function whileMigrating<T>(command: () => Promise<T>): Promise<T> {
   }
 }
 
-function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
-  return roundTrip();
-}
-
-function escapeGlob(value: string): string {
-  return value.replace(/[\\*?[\]]/g, '\\$&');
-}
-
 /** The keys {@link deletedKeysOf} names, the token first. */
 function tokenFirst(valueKey: string): string[] {
-  const [value, token, lock] = deletedKeysOf(valueKey) as [string, string, string];
-  return [token, value, lock];
-}
-
-/** What deleting an entry removes: its value, its token and its lock (computations running are outdated). */
-function deletedKeysOf(valueKey: string): string[] {
-  return entryKeysOf(valueKey).slice(0, 3);
+  const [value, token, ...rest] = deletedKeysOf(valueKey) as [string, string, ...string[]];
+  return [token, value, ...rest];
 }
 
 /**
@@ -83,8 +76,10 @@ function deletedKeysOf(valueKey: string): string[] {
  * ```
  */
 export class RedisStore implements Store {
-  readonly #scanCount: number;
   readonly #driver: RedisDriver;
+  readonly #oneServer: boolean;
+  readonly #tags: RedisTags;
+  readonly #index: EntryIndex;
   readonly #releases = new Releases();
   #subscriber: Closable | undefined;
   #tracking: TrackingSource | undefined;
@@ -102,7 +97,10 @@ export class RedisStore implements Store {
     if (!Number.isInteger(scanCount) || scanCount < 1) {
       throw new TypeError(`RedisStore: scanCount must be a positive integer, got ${String(scanCount)}`);
     }
-    this.#scanCount = scanCount;
+    this.#oneServer = this.#driver.kind !== 'cluster';
+    const run = <Q, T>(script: Script<Q, T>, keys: string[], request: Q) => this.#eval(script, keys, request);
+    this.#tags = new RedisTags(this.#driver, run, this.#oneServer);
+    this.#index = new EntryIndex(this.#driver, run, this.#oneServer, scanCount);
   }
 
   /** Stores over one client share its health, and so one circuit breaker. */
@@ -120,13 +118,30 @@ export class RedisStore implements Store {
     return this.#driver.get(key);
   }
 
-  begin(request: BeginRequest): Promise<Begin> {
+  async begin(request: BeginRequest): Promise<Begin> {
     if (request.lock !== undefined) this.prepare({ locks: true });
-    return this.#run(BEGIN, request);
+    if (request.tagged !== true) return this.#begin(request, '');
+    const begun = await this.#begin(request, this.#oneServer ? 'check' : 'raw');
+    if (begun.value === undefined) return begun;
+    const valid = await this.#tags.valid({ value: begun.value, stamp: begun.stamp ?? '' });
+    // A cluster's landed value whose tags were invalidated: a miss after all, waiting as one would.
+    return valid ?? this.#begin(request, 'skip');
   }
 
-  set(request: WriteRequest): Promise<boolean> {
-    return this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) });
+  async #begin(request: BeginRequest, tagMode: '' | 'check' | 'raw' | 'skip'): Promise<StoreBegin> {
+    const begun = this.#run(BEGIN, { ...request, tagMode });
+    if (this.#oneServer) return begun;
+    const [result] = await Promise.all([begun, this.#index.add(request.key, request.tokenTtlMs)]);
+    return result;
+  }
+
+  async set(request: WriteRequest): Promise<boolean> {
+    const { stamp } = request;
+    if (stamp !== undefined && !this.#oneServer) await this.#tags.ensure(stamp.tags, request.ttlMs);
+    const written = this.#run(WRITE, { ...request, announcement: this.#announcement(request.key) }, stamp?.tags);
+    if (this.#oneServer) return written;
+    const [result] = await Promise.all([written, this.#index.add(request.key, request.tokenTtlMs)]);
+    return result;
   }
 
   release(request: ReleaseRequest): Promise<void> {
@@ -159,30 +174,33 @@ export class RedisStore implements Store {
     }
   }
 
-  rotate(request: RotateRequest): Promise<string> {
-    return this.#run(ROTATE, request);
+  async rotate(request: RotateRequest): Promise<string> {
+    const rotated = this.#run(ROTATE, request);
+    if (this.#oneServer) return rotated;
+    const [token] = await Promise.all([rotated, this.#index.add(request.key, request.tokenTtlMs)]);
+    return token;
+  }
+
+  /** One script on one server; on a cluster, the entry's slot, then its tag keys in parallel. */
+  async getTagged(key: string): Promise<TaggedValue | undefined> {
+    return this.#tags.valid(await this.#run(READ_TAGGED, { key, check: this.#oneServer }));
+  }
+
+  tagEpoch(): Promise<string> {
+    return this.#tags.epoch();
+  }
+
+  invalidateTags(request: InvalidateTagsRequest): Promise<void> {
+    return this.#tags.invalidate(request);
   }
 
   /**
-   * `SCAN`s every master for the prefix and unlinks each entry found, value and token together
-   * (one `UNLINK` per entry, since entries live in different cluster slots). Cost grows with the size
-   * of the keyspace, not of the function's entries; it never blocks the server for long.
+   * Reads the function's entry index page by page and deletes each page's entries in one batch:
+   * the cost follows the function's own entries, not the size of the keyspace. Entries written by a
+   * version without the index are not in it.
    */
-  async deleteMatching({ prefix, bound = unbounded }: DeleteMatchingRequest): Promise<number> {
-    const match = `${escapeGlob(prefix)}*`;
-    let count = 0;
-    const scanners = () => this.#driver.scanMasters(match, this.#scanCount);
-    // Finding a cluster's masters may take a round trip; a single server's answer is at hand, and
-    // must not count as the store answering (that would close an open circuit).
-    for (const pages of await (this.#driver.kind === 'cluster' ? bound(scanners) : scanners())) {
-      const next = () => pages.next();
-      for (let page = await bound(next); page.done !== true; page = await bound(next)) {
-        const entries = new Set(page.value.map(valueKeyOf));
-        const unlinkAll = () => Promise.all([...entries].map((k) => this.#driver.unlink(deletedKeysOf(k))));
-        for (const n of await bound(unlinkAll)) count += n;
-      }
-    }
-    return count;
+  deleteMatching({ prefix, bound }: DeleteMatchingRequest): Promise<number> {
+    return this.#index.deleteAll(prefix, bound);
   }
 
   /** `false` while the client is not connected (node-redis `isReady`, ioredis `status`). */
@@ -258,11 +276,21 @@ export class RedisStore implements Store {
     this.#stopListening ??= this.#driver.onClosed(() => this.#closeConnections());
   }
 
-  async #run<Request extends { readonly key: string }, Result>(
+  /**
+   * Runs an entry script: the entry's keys, and on one server also its index, the tag epoch and
+   * `tags`' keys, which the script then maintains itself.
+   */
+  #run<Request extends { readonly key: string }, Result>(
     script: Script<Request, Result>,
     request: Request,
+    tags: readonly string[] = [],
   ): Promise<Result> {
-    const keys = entryKeysOf(request.key);
+    const keys: string[] = entryKeysOf(request.key);
+    if (this.#oneServer) keys.push(indexKeyOf(request.key), TAG_EPOCH_KEY, ...tags.map(tagKey));
+    return this.#eval(script, keys, request);
+  }
+
+  async #eval<Request, Result>(script: Script<Request, Result>, keys: string[], request: Request): Promise<Result> {
     const args = script.arguments(request);
     const reply = await whileMigrating(() => this.#driver.evalScript(script.source, script.sha1, keys, args));
     return script.parseReply(reply);

@@ -1,0 +1,53 @@
+import { tagKey, tagOfKey } from '../key';
+import type { TagStamp } from './store';
+
+// A tagged entry's stamp as stored next to its value: JSON `[epoch, tagKey, ...]`. The scripts of the
+// Redis store read the same text (cjson), so it names the tag keys themselves, not the tags.
+
+/**
+ * How long an invalidated tag's key lives at least. On a cluster a writer reads the epoch, then
+ * creates its missing tag keys with it one round trip later; the invalidation's key must outlive
+ * that window, which the deadline bounds far below this.
+ */
+export const TAG_FLOOR_MS = 10 * 60_000;
+
+/** A stamp read back: the epoch its computation began at, and the keys of its tags. */
+export interface ParsedStamp {
+  readonly epoch: number;
+  readonly tagKeys: readonly string[];
+}
+
+/** The stored text of `stamp`. */
+export function encodeStamp(stamp: TagStamp): string {
+  return JSON.stringify([stamp.epoch, ...stamp.tags.map(tagKey)]);
+}
+
+/** The stamp in `text`, or `undefined` for anything this version did not write (an invalid entry). */
+export function parseStamp(text: string): ParsedStamp | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return undefined;
+  const epoch = Number(parsed[0]);
+  const tagKeys = parsed.slice(1);
+  if (!Number.isSafeInteger(epoch) || !tagKeys.every((k) => typeof k === 'string' && tagOfKey(k) !== undefined)) {
+    return undefined;
+  }
+  return { epoch, tagKeys };
+}
+
+/** The tags of a parsed stamp. */
+export function tagsOf(stamp: ParsedStamp): string[] {
+  return stamp.tagKeys.map((k) => tagOfKey(k) as string);
+}
+
+/**
+ * The validity rule: every tag key exists and holds an epoch no later than the stamp's. A missing
+ * tag key (expired, evicted, flushed) makes the entry invalid: it costs a miss, never a stale value.
+ */
+export function stampHolds(stamp: ParsedStamp, tagEpochs: ReadonlyArray<string | null | undefined>): boolean {
+  return tagEpochs.every((e) => e !== null && e !== undefined && Number(e) <= stamp.epoch);
+}
