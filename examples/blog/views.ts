@@ -6,7 +6,7 @@ import type { Counts } from './stats';
 const STYLE = `
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 a { color: #0b5cad; } time, .muted { color: #666; font-size: .9em; }
-.keywords form { display: inline; } .keywords button { font-size: .8em; margin-right: .5em; }
+.keywords { margin: 1em 0; } .keywords form { display: inline; } .keywords button { font-size: .8em; margin-right: .5em; }
 .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5rem 1rem; }
 label { display: block; margin: 1rem 0; } input[type=text] { width: 100%; }
 footer.served { margin-top: 3rem; padding-top: .5rem; border-top: 1px solid #ddd; color: #555; font-size: .85em; }
@@ -84,7 +84,7 @@ export function postPage(view: {
     html`<article>
 <h1>${post.title}</h1>
 <p><time>${post.publishedAt.slice(0, 10)}</time> · <a href="${href}/edit">edit</a></p>
-<p class="keywords">${keywords.length > 0 ? keywords : html`<span class="muted">no keywords</span>`}</p>
+<div class="keywords">${keywords.length > 0 ? keywords : html`<span class="muted">no keywords</span>`}</div>
 ${post.body.split('\n\n').map((paragraph) => html`<p>${paragraph}</p>`)}
 </article>
 <section>
