@@ -79,7 +79,7 @@ describe('pages', () => {
     const first = await request(app).get(href(post)).expect(200);
     expect(first.headers['x-cache']).toBe('miss');
     expect(first.text).toContain(`<h1>${post.title}</h1>`);
-    const expected = posts.related(post.id).map((p) => p.slug);
+    const expected = posts.related(post.id).posts.map((p) => p.slug);
     expect(expected).toHaveLength(10);
     expect(relatedSlugs(first.text)).toEqual(expected);
     expect(first.text).toMatch(
@@ -113,7 +113,7 @@ describe('pages', () => {
       .get(`${href(post)}?nocache=1`)
       .expect(200);
     expect(page.headers['x-cache']).toBe('bypass');
-    expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+    expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).posts.map((p) => p.slug));
     const stats = await request(app).get('/stats').expect(200);
     expect(stats.body.worker).toEqual({ localHits: 0, hits: 0, misses: 0 });
   });
@@ -215,12 +215,15 @@ describe('editing', () => {
     expect(rejected.text).toContain('value="&quot;&gt;&lt;script&gt;"');
   });
 
-  it('after an edit, the post is hot with its new related list, and other posts see the change', async () => {
+  it('after an edit, the post is hot with its new related list, other posts see the change, unrelated lists stay cached', async () => {
     const { app } = blog();
     const [a, b] = [freshPost(), freshPost()];
-    // Cache both lists as they are now.
-    await request(app).get(href(a)).expect(200);
-    await request(app).get(href(b)).expect(200);
+    const keywordsOf = (post: PostSummary) => posts.getBySlug(post.slug)?.keywords ?? [];
+    const touched = new Set([...keywordsOf(a), ...keywordsOf(b), 'only-a-and-b']);
+    let c = freshPost();
+    while (keywordsOf(c).some((k) => touched.has(k))) c = freshPost();
+    // Cache the three lists as they are now.
+    for (const post of [a, b, c]) await request(app).get(href(post)).expect(200);
 
     await edit(app, b, { title: b.title, keywords: 'only-a-and-b' }).expect(303);
     await edit(app, a, { title: 'A, edited', keywords: 'Only A and B' }).expect(303);
@@ -233,6 +236,9 @@ describe('editing', () => {
     const pageB = await request(app).get(href(b)).expect(200);
     expect(relatedSlugs(pageB.text)).toEqual([a.slug]);
     expect(pageB.text).toContain('A, edited');
+    // c shares no keyword with a or b, old or new: the edits' tags did not reach its list.
+    const pageC = await request(app).get(href(c)).expect(200);
+    expect(pageC.headers['x-cache']).toBe('hit');
   });
 });
 
@@ -295,7 +301,7 @@ describe('without Redis', () => {
       const post = freshPost();
       for (let i = 0; i < 2; i++) {
         const page = await request(app).get(href(post)).expect(200);
-        expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+        expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).posts.map((p) => p.slug));
       }
       // Both requests failed to read the cache; the second report is held back.
       expect(warn).toHaveBeenCalledTimes(1);

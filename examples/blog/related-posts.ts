@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { CallEvent, Memoize, Memoized } from '../../lib';
-import type { PostRepository, PostSummary } from './posts';
+import type { PostRepository, PostSummary, RelatedList } from './posts';
 import type { Answer } from './stats';
 
 /**
@@ -20,8 +20,13 @@ export interface RelatedLookup {
 
 /** The memoized `getRelatedPosts`, and a way to call it that tells how the call was answered. */
 export interface RelatedPosts {
-  readonly getRelatedPosts: Memoized<[id: number], PostSummary[]>;
+  readonly getRelatedPosts: Memoized<[id: number], RelatedList>;
   lookup(id: number, options?: { bypassCache?: boolean }): Promise<RelatedLookup>;
+}
+
+/** The tag of every related list found from `keyword`: `kw:<keyword>`. */
+export function keywordTag(keyword: string): string {
+  return `kw:${keyword}`;
 }
 
 /** How the call a hit or miss hook saw was answered. */
@@ -31,7 +36,9 @@ export function answerOf(kind: 'hit' | 'miss', event: CallEvent): Answer {
 
 /**
  * Wraps the repository's related-posts query with
- * `memoize(getRelatedPosts, { ttl: '1h', keyPrefix, local: true })`.
+ * `memoize(getRelatedPosts, { ttl: '1h', keyPrefix, local: true, tags })`, each list tagged with the
+ * keywords of the post it was found from, so that `invalidateTags` reaches every list a keyword
+ * change can alter.
  *
  * @param memoize - the app's memoizer (one per app, so several apps can live in one process)
  */
@@ -43,7 +50,7 @@ export function createRelatedPosts(posts: PostRepository, memoize: Memoize, keyP
     if (call !== undefined) call.outcome = answerOf(kind, event);
   };
 
-  function getRelatedPosts(id: number): PostSummary[] {
+  function getRelatedPosts(id: number): RelatedList {
     return posts.related(id);
   }
   // local: a worker answers repeated views of a post from its own memory, and Redis tells every
@@ -52,6 +59,7 @@ export function createRelatedPosts(posts: PostRepository, memoize: Memoize, keyP
     ttl: '1h',
     keyPrefix,
     local: true,
+    tags: (list) => list.keywords.map(keywordTag),
     onHit: mark('hit'),
     onMiss: mark('miss'),
   });
@@ -61,12 +69,13 @@ export function createRelatedPosts(posts: PostRepository, memoize: Memoize, keyP
     async lookup(id, { bypassCache = false } = {}) {
       const started = performance.now();
       if (bypassCache) {
-        return { posts: await memoized.original(id), outcome: 'bypass', durationMs: performance.now() - started };
+        const list = await memoized.original(id);
+        return { posts: list.posts, outcome: 'bypass', durationMs: performance.now() - started };
       }
       // Stays 'shared' when no hook fires for this call: it joined one already in flight.
       const call: { outcome: Outcome } = { outcome: 'shared' };
-      const related = await current.run(call, () => memoized(id));
-      return { posts: related, outcome: call.outcome, durationMs: performance.now() - started };
+      const list = await current.run(call, () => memoized(id));
+      return { posts: list.posts, outcome: call.outcome, durationMs: performance.now() - started };
     },
   };
 }
