@@ -8,12 +8,17 @@
  * (or the one at `REDIS_URL`); `WORKERS` applies as for `npm run example`. Or it measures a cluster
  * already running at `BENCH_URL`, e.g. `http://localhost:3000`. `BENCH_DURATION` (seconds per run,
  * default 10) and `BENCH_CONNECTIONS` (default 20) tune the load.
+ *
+ * With its own database it also counts, from the data, how many related lists an edit of a post's
+ * keywords invalidates through their tags, against every list with `invalidateAll`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openDatabase } from '../examples/blog/database';
+import { createPostRepository } from '../examples/blog/posts';
 import { benchRedis } from './lib/redis-server';
 
 /** The part of autocannon's API and result this script reads (the package ships no types). */
@@ -87,6 +92,37 @@ function row(label: string, result: LoadResult): string {
   ].join('');
 }
 
+/**
+ * How many related lists an edit of a post's keywords invalidates: the lists of every post carrying
+ * one of them (its own included), for the post at `path` and for posts spread over the blog.
+ */
+function tagReach(dataDir: string, path: string): string {
+  const db = openDatabase(dataDir);
+  try {
+    const posts = createPostRepository(db);
+    const total = posts.count();
+    const reach = (slug: string) => {
+      const keywords = posts.getBySlug(slug)?.keywords ?? [];
+      return { keywords, lists: posts.countCarrying(keywords) };
+    };
+    const slug = decodeURIComponent(path.slice('/posts/'.length));
+    const edited = reach(slug);
+    const spread = Array.from({ length: 200 }, (_, i) => posts.list(Math.floor((i * total) / 200), 1)[0])
+      .map((post) => (post === undefined ? 0 : reach(post.slug).lists))
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      (spread[Math.min(spread.length - 1, Math.floor(q * spread.length))] ?? 0).toLocaleString('en');
+    const all = total.toLocaleString('en');
+    return [
+      `tags: an edit of ${slug} (keywords ${edited.keywords.join(', ')}) invalidates the related lists of`,
+      `  ${edited.lists.toLocaleString('en')} posts, those carrying one of its keywords, against ${all} with invalidateAll;`,
+      `  over 200 posts spread over the blog: min ${at(0)}, median ${at(0.5)}, 90th percentile ${at(0.9)}, max ${at(1)}`,
+    ].join('\n');
+  } finally {
+    db.close();
+  }
+}
+
 /** The machine and its load averages (1, 5 and 15 minutes, as `uptime` prints them). */
 function machine(): string {
   const cores = cpus();
@@ -101,17 +137,19 @@ async function main(): Promise<void> {
   const connections = positiveInteger('BENCH_CONNECTIONS', 20);
   let base = process.env.BENCH_URL;
   let cluster: ChildProcess | undefined;
+  let dataDir: string | undefined;
   const cleanups: (() => Promise<void> | void)[] = [];
   console.log(`machine: ${machine()}`);
   try {
     if (base === undefined || base === '') {
-      const dataDir = mkdtempSync(join(tmpdir(), 'blog-bench-'));
-      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+      const dir = mkdtempSync(join(tmpdir(), 'blog-bench-'));
+      dataDir = dir;
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
       const redis = await benchRedis();
       cleanups.push(() => redis.stop());
       console.log(`redis: ${redis.spawned ? `redis-server spawned for this run at ${redis.url}` : redis.url}`);
       const port = await freePort();
-      const started = await startCluster({ PORT: String(port), DATA_DIR: dataDir, REDIS_URL: redis.url });
+      const started = await startCluster({ PORT: String(port), DATA_DIR: dir, REDIS_URL: redis.url });
       cluster = started.child;
       process.stdout.write(started.banner);
       base = `http://127.0.0.1:${port}`;
@@ -126,6 +164,7 @@ async function main(): Promise<void> {
     console.log(row('uncached (?nocache=1)', uncached));
     const ratio = cached.requests.average / uncached.requests.average;
     console.log(`\ncached / uncached: ${ratio.toFixed(1)}x the requests per second`);
+    if (dataDir !== undefined) console.log(`\n${tagReach(dataDir, path)}`);
     console.log(`machine at the end: ${machine()}`);
   } finally {
     if (cluster?.pid !== undefined) {
