@@ -1,46 +1,25 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
+import { type CountedServer, countedServer } from './helpers/command-stats';
 import { sleep } from './helpers/redis';
-import { type RedisServer, spawnRedis } from './helpers/redis-server';
 
 // What a hit and an invalidation cost on one server, counted by the server itself (INFO
 // commandstats, which counts the commands a script runs too) on a server of this test's own: an
 // untagged hit stays one GET, a tagged hit is one script call, and invalidateTags is one script call
 // doing the same work whatever the number of entries.
 
-let server: RedisServer;
+let counted: CountedServer;
 let client: RedisClientType;
-let admin: RedisClientType;
 beforeAll(async () => {
-  server = await spawnRedis();
-  [client, admin] = await Promise.all([
-    createClient({ url: server.url }).connect(),
-    createClient({ url: server.url }).connect(),
-  ]);
+  counted = await countedServer();
+  client = counted.client;
 });
 afterAll(async () => {
-  await Promise.allSettled([client?.quit(), admin?.quit()]);
-  await server?.stop();
+  await counted?.close();
 });
 
-/** Calls of each command the server ran during `work` (not counting the INFO calls themselves). */
-async function commandsDuring(work: () => Promise<unknown>): Promise<Record<string, number>> {
-  const before = await calls();
-  await work();
-  const after = await calls();
-  const ran: Record<string, number> = {};
-  for (const [name, n] of Object.entries(after))
-    if (n - (before[name] ?? 0) > 0 && name !== 'info') ran[name] = n - (before[name] ?? 0);
-  return ran;
-}
-
-async function calls(): Promise<Record<string, number>> {
-  const text = await admin.info('commandstats');
-  return Object.fromEntries(
-    [...text.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1] as string, Number(m[2])]),
-  );
-}
+const commandsDuring = (work: () => Promise<unknown>) => counted.commandsDuring(work);
 
 describe('hit and invalidation costs on one server', () => {
   const memoize = () => createMemoizer({ store: new RedisStore(client), keyPrefix: 'cost' });

@@ -34,7 +34,8 @@ export interface Memoized<A extends unknown[], R> {
   refresh(...args: A): Promise<R>;
   /**
    * Deletes every entry of this function (all arguments), with the same guarantee as `invalidate`.
-   * It takes several round trips (`SCAN`); each one must answer within `timeout`.
+   * It reads the function's own entry index, one round trip per page of entries (not a `SCAN` of
+   * the keyspace); each one must answer within `timeout`.
    */
   invalidateAll(): Promise<void>;
   /** The Redis key for these arguments: `keyPrefix:name:{digest}`. */
