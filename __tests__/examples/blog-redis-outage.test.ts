@@ -208,5 +208,5 @@ describe('a cluster without Redis', () => {
     } finally {
       await cluster.kill();
     }
-  }, 30_000);
+  }, 60_000);
 });
