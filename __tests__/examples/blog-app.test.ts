@@ -199,6 +199,14 @@ describe('editing', () => {
     });
   });
 
+  it('saving returns the keywords the write replaced, the ones whose tags an edit invalidates', () => {
+    const post = freshPost();
+    const before = posts.getBySlug(post.slug)?.keywords;
+    expect(posts.update(post.id, { title: post.title, keywords: ['replaced-first'] })).toEqual(before);
+    // A second save replaces what the first wrote, whatever the page it came from showed.
+    expect(posts.update(post.id, { title: post.title, keywords: ['replaced-second'] })).toEqual(['replaced-first']);
+  });
+
   it('escapes everything it outputs: a <script> title shows as text', async () => {
     const { app } = blog();
     const post = freshPost();

@@ -97,11 +97,11 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
       res.status(400).send(editPage({ post, fields, message: edit.message }));
       return;
     }
-    posts.update(post.id, edit);
+    const replaced = posts.update(post.id, edit);
     // The post can leave, enter or retitle only the related lists of posts sharing one of its old
     // or new keywords, and each list is tagged with its post's keywords: these tags reach exactly
     // those lists, its own included. Then refresh its own list, the page the editor is sent to.
-    await memoize.invalidateTags([...new Set([...post.keywords, ...edit.keywords])].map(keywordTag));
+    await memoize.invalidateTags([...new Set([...replaced, ...edit.keywords])].map(keywordTag));
     await getRelatedPosts.refresh(post.id);
     res.redirect(303, `/posts/${encodeURIComponent(post.slug)}`);
   });

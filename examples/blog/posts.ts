@@ -30,8 +30,11 @@ export interface PostRepository {
   /** Newest first. */
   list(offset: number, limit: number): PostSummary[];
   count(): number;
-  /** Replaces the title and the whole keyword set, in one transaction. */
-  update(id: number, changes: { title: string; keywords: readonly string[] }): void;
+  /**
+   * Replaces the title and the whole keyword set, in one write transaction.
+   * @returns the keywords it replaced, sorted
+   */
+  update(id: number, changes: { title: string; keywords: readonly string[] }): string[];
   /** @returns whether the post had the keyword */
   removeKeyword(id: number, keyword: string): boolean;
   /**
@@ -73,9 +76,11 @@ export function createPostRepository(db: Db): PostRepository {
     LIMIT 10`);
 
   const replace = db.transaction((id: number, title: string, keywords: readonly string[]) => {
+    const replaced = keywordsOf.all(id) as string[];
     setTitle.run(title, id);
     clearKeywords.run(id);
     for (const keyword of keywords) addKeyword.run(id, keyword);
+    return replaced;
   });
   // One snapshot: a list cached with keywords it was not found from would escape the invalidation
   // of an edit that replaces them.
@@ -93,7 +98,9 @@ export function createPostRepository(db: Db): PostRepository {
     },
     list: (offset, limit) => page.all(limit, offset) as PostSummary[],
     count: () => count.get() as number,
-    update: (id, { title, keywords }) => replace(id, title, keywords),
+    // Immediate: the keywords it returns are the ones its write replaced, even if another worker
+    // edited the post since this one loaded it.
+    update: (id, { title, keywords }) => replace.immediate(id, title, keywords),
     removeKeyword: (id, keyword) => deleteKeyword.run(id, keyword).changes > 0,
     countCarrying: (keywords) => carrying.get(JSON.stringify(keywords)) as number,
     related: (id) => related(id),
