@@ -1,15 +1,25 @@
 /**
  * `npm run bench:example`: autocannon against the blog cluster on one post page, served with the
  * cached related posts and with `?nocache=1` (which calls `getRelatedPosts.original`), printing
- * requests per second for both and the ratio.
+ * requests per second for both and the ratio, with the machine and its load.
  *
- * Starts the cluster itself on a free port (`WORKERS`, `REDIS_URL`, `DATA_DIR` apply as for
- * `npm run example`), or measures one already running at `BENCH_URL`, e.g. `http://localhost:3000`.
- * `BENCH_DURATION` (seconds per run, default 10) and `BENCH_CONNECTIONS` (default 20) tune the load.
+ * Starts the cluster itself on a free port, over a freshly seeded database in a temporary folder
+ * (so edits made while trying the example never change the figures) and a redis-server of its own
+ * (or the one at `REDIS_URL`); `WORKERS` applies as for `npm run example`. Or it measures a cluster
+ * already running at `BENCH_URL`, e.g. `http://localhost:3000`. `BENCH_DURATION` (seconds per run,
+ * default 10) and `BENCH_CONNECTIONS` (default 20) tune the load.
+ *
+ * With its own database it also counts, from the data, how many related lists an edit of a post's
+ * keywords invalidates through their tags, against every list with `invalidateAll`.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openDatabase } from '../examples/blog/database';
+import { createPostRepository } from '../examples/blog/posts';
+import { benchRedis } from './lib/redis-server';
 
 /** The part of autocannon's API and result this script reads (the package ships no types). */
 interface LoadResult {
@@ -46,11 +56,11 @@ function freePort(): Promise<number> {
 }
 
 /** Starts `npm run example`'s program in its own process group; resolves once every worker listens. */
-async function startCluster(port: number): Promise<{ child: ChildProcess; banner: string }> {
+async function startCluster(env: Record<string, string>): Promise<{ child: ChildProcess; banner: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/blog/main.ts'], {
     cwd: ROOT,
     detached: true,
-    env: { ...process.env, PORT: String(port), KEY_PREFIX: process.env.KEY_PREFIX || 'blog-bench' },
+    env: { ...process.env, KEY_PREFIX: 'blog-bench', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let banner = '';
@@ -82,19 +92,68 @@ function row(label: string, result: LoadResult): string {
   ].join('');
 }
 
+/**
+ * How many related lists an edit of a post's keywords invalidates: the lists of every post carrying
+ * one of them (its own included), for the post at `path` and for posts spread over the blog.
+ */
+function tagReach(dataDir: string, path: string): string {
+  const db = openDatabase(dataDir);
+  try {
+    const posts = createPostRepository(db);
+    const total = posts.count();
+    const reach = (slug: string) => {
+      const keywords = posts.getBySlug(slug)?.keywords ?? [];
+      return { keywords, lists: posts.countCarrying(keywords) };
+    };
+    const slug = decodeURIComponent(path.slice('/posts/'.length));
+    const edited = reach(slug);
+    const spread = Array.from({ length: 200 }, (_, i) => posts.list(Math.floor((i * total) / 200), 1)[0])
+      .map((post) => (post === undefined ? 0 : reach(post.slug).lists))
+      .sort((a, b) => a - b);
+    const at = (q: number) =>
+      (spread[Math.min(spread.length - 1, Math.floor(q * spread.length))] ?? 0).toLocaleString('en');
+    const all = total.toLocaleString('en');
+    return [
+      `tags: an edit of ${slug} (keywords ${edited.keywords.join(', ')}) invalidates the related lists of`,
+      `  ${edited.lists.toLocaleString('en')} posts, those carrying one of its keywords, against ${all} with invalidateAll;`,
+      `  over 200 posts spread over the blog: min ${at(0)}, median ${at(0.5)}, 90th percentile ${at(0.9)}, max ${at(1)}`,
+    ].join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+/** The machine and its load averages (1, 5 and 15 minutes, as `uptime` prints them). */
+function machine(): string {
+  const cores = cpus();
+  const load = loadavg()
+    .map((n) => n.toFixed(2))
+    .join(', ');
+  return `${cores[0]?.model.trim() ?? 'unknown CPU'} x${cores.length}, ${process.platform}, node ${process.version}, load average ${load}`;
+}
+
 async function main(): Promise<void> {
   const duration = positiveInteger('BENCH_DURATION', 10);
   const connections = positiveInteger('BENCH_CONNECTIONS', 20);
   let base = process.env.BENCH_URL;
   let cluster: ChildProcess | undefined;
-  if (base === undefined || base === '') {
-    const port = await freePort();
-    const started = await startCluster(port);
-    cluster = started.child;
-    process.stdout.write(started.banner);
-    base = `http://127.0.0.1:${port}`;
-  }
+  let dataDir: string | undefined;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  console.log(`machine: ${machine()}`);
   try {
+    if (base === undefined || base === '') {
+      const dir = mkdtempSync(join(tmpdir(), 'blog-bench-'));
+      dataDir = dir;
+      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+      const redis = await benchRedis();
+      cleanups.push(() => redis.stop());
+      console.log(`redis: ${redis.spawned ? `redis-server spawned for this run at ${redis.url}` : redis.url}`);
+      const port = await freePort();
+      const started = await startCluster({ PORT: String(port), DATA_DIR: dir, REDIS_URL: redis.url });
+      cluster = started.child;
+      process.stdout.write(started.banner);
+      base = `http://127.0.0.1:${port}`;
+    }
     const path = await firstPostPath(base);
     await fetch(base + path);
     console.log(`\nautocannon: ${base}${path}, ${connections} connections, ${duration} s per run\n`);
@@ -105,12 +164,15 @@ async function main(): Promise<void> {
     console.log(row('uncached (?nocache=1)', uncached));
     const ratio = cached.requests.average / uncached.requests.average;
     console.log(`\ncached / uncached: ${ratio.toFixed(1)}x the requests per second`);
+    if (dataDir !== undefined) console.log(`\n${tagReach(dataDir, path)}`);
+    console.log(`machine at the end: ${machine()}`);
   } finally {
     if (cluster?.pid !== undefined) {
       const exited = new Promise((resolve) => cluster?.once('exit', resolve));
       process.kill(-cluster.pid, 'SIGTERM');
       await exited;
     }
+    for (const cleanup of cleanups.reverse()) await cleanup();
   }
 }
 

@@ -7,7 +7,9 @@ import { createBlogApp } from '../../examples/blog/app';
 import { type Db, openDatabase } from '../../examples/blog/database';
 import { createPostRepository, type PostRepository, type PostSummary } from '../../examples/blog/posts';
 import { seedIfEmpty } from '../../examples/blog/seed';
+import { createResilientClient } from '../../lib';
 import { connect, uniquePrefix } from '../helpers/redis';
+import { freePort } from '../helpers/redis-server';
 
 let dataDir: string;
 let db: Db;
@@ -71,23 +73,37 @@ describe('pages', () => {
     expect(junk.text).toContain('Page 1 of 400');
   });
 
-  it('renders a post with its related posts and a footer: miss, then hit', async () => {
+  it('renders a post with its related posts and a footer: miss, then a Redis hit, then local hits', async () => {
     const { app } = blog();
     const post = freshPost();
     const first = await request(app).get(href(post)).expect(200);
     expect(first.headers['x-cache']).toBe('miss');
     expect(first.text).toContain(`<h1>${post.title}</h1>`);
-    const expected = posts.related(post.id).map((p) => p.slug);
+    const expected = posts.related(post.id).posts.map((p) => p.slug);
     expect(expected).toHaveLength(10);
     expect(relatedSlugs(first.text)).toEqual(expected);
     expect(first.text).toMatch(
       new RegExp(`Served by worker <strong>${process.pid}</strong> · related posts: <strong>cache miss`),
     );
 
+    // The local tier keeps only values read from Redis: the second view is a Redis hit.
     const second = await request(app).get(href(post)).expect(200);
     expect(second.headers['x-cache']).toBe('hit');
     expect(second.text).toMatch(/related posts: <strong>cache hit<\/strong> in \d+\.\d\d ms/);
     expect(relatedSlugs(second.text)).toEqual(expected);
+
+    // Then this process's local tier answers, once its tracking connection is up.
+    let views = 2;
+    let page = second;
+    while (page.headers['x-cache'] !== 'local' && views < 20) {
+      page = await request(app).get(href(post)).expect(200);
+      views++;
+      expect(page.headers['x-cache']).toMatch(/^(hit|local)$/);
+    }
+    expect(page.text).toMatch(/related posts: <strong>local hit<\/strong> in \d+\.\d\d ms/);
+    const redisHits = `${views - 2} Redis hit${views - 2 === 1 ? '' : 's'}`;
+    expect(page.text).toContain(`This worker so far: <span class="counts">1 local hit, ${redisHits}, 1 miss</span>`);
+    expect(relatedSlugs(page.text)).toEqual(expected);
   });
 
   it('bypasses the cache with ?nocache=1, without counting it', async () => {
@@ -97,22 +113,24 @@ describe('pages', () => {
       .get(`${href(post)}?nocache=1`)
       .expect(200);
     expect(page.headers['x-cache']).toBe('bypass');
-    expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+    expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).posts.map((p) => p.slug));
     const stats = await request(app).get('/stats').expect(200);
-    expect(stats.body.worker).toEqual({ hits: 0, misses: 0 });
+    expect(stats.body.worker).toEqual({ localHits: 0, hits: 0, misses: 0 });
   });
 
   it('reports this worker and the cluster-wide counts at /stats', async () => {
     const { app } = blog();
     const post = freshPost();
-    for (let i = 0; i < 3; i++) await request(app).get(href(post)).expect(200);
+    const seen: Record<string, number> = { local: 0, hit: 0, miss: 0 };
+    for (let i = 0; i < 6; i++) {
+      const page = await request(app).get(href(post)).expect(200);
+      const outcome = String(page.headers['x-cache']);
+      seen[outcome] = (seen[outcome] ?? 0) + 1;
+    }
+    expect(seen.miss).toBe(1);
+    const counts = { localHits: seen.local, hits: seen.hit, misses: seen.miss };
     const { body } = await request(app).get('/stats').expect(200).expect('Content-Type', /json/);
-    expect(body).toEqual({
-      pid: process.pid,
-      store: 'redis',
-      worker: { hits: 2, misses: 1 },
-      cluster: { hits: 2, misses: 1 },
-    });
+    expect(body).toEqual({ pid: process.pid, store: 'redis', worker: counts, cluster: counts });
   });
 
   it('answers 404 with a page for unknown posts and addresses', async () => {
@@ -181,6 +199,14 @@ describe('editing', () => {
     });
   });
 
+  it('saving returns the keywords the write replaced, the ones whose tags an edit invalidates', () => {
+    const post = freshPost();
+    const before = posts.getBySlug(post.slug)?.keywords;
+    expect(posts.update(post.id, { title: post.title, keywords: ['replaced-first'] })).toEqual(before);
+    // A second save replaces what the first wrote, whatever the page it came from showed.
+    expect(posts.update(post.id, { title: post.title, keywords: ['replaced-second'] })).toEqual(['replaced-first']);
+  });
+
   it('escapes everything it outputs: a <script> title shows as text', async () => {
     const { app } = blog();
     const post = freshPost();
@@ -197,12 +223,15 @@ describe('editing', () => {
     expect(rejected.text).toContain('value="&quot;&gt;&lt;script&gt;"');
   });
 
-  it('after an edit, the post is hot with its new related list, and other posts see the change', async () => {
+  it('after an edit, the post is hot with its new related list, other posts see the change, unrelated lists stay cached', async () => {
     const { app } = blog();
     const [a, b] = [freshPost(), freshPost()];
-    // Cache both lists as they are now.
-    await request(app).get(href(a)).expect(200);
-    await request(app).get(href(b)).expect(200);
+    const keywordsOf = (post: PostSummary) => posts.getBySlug(post.slug)?.keywords ?? [];
+    const touched = new Set([...keywordsOf(a), ...keywordsOf(b), 'only-a-and-b']);
+    let c = freshPost();
+    while (keywordsOf(c).some((k) => touched.has(k))) c = freshPost();
+    // Cache the three lists as they are now.
+    for (const post of [a, b, c]) await request(app).get(href(post)).expect(200);
 
     await edit(app, b, { title: b.title, keywords: 'only-a-and-b' }).expect(303);
     await edit(app, a, { title: 'A, edited', keywords: 'Only A and B' }).expect(303);
@@ -215,6 +244,9 @@ describe('editing', () => {
     const pageB = await request(app).get(href(b)).expect(200);
     expect(relatedSlugs(pageB.text)).toEqual([a.slug]);
     expect(pageB.text).toContain('A, edited');
+    // c shares no keyword with a or b, old or new: the edits' tags did not reach its list.
+    const pageC = await request(app).get(href(c)).expect(200);
+    expect(pageC.headers['x-cache']).toBe('hit');
   });
 });
 
@@ -261,23 +293,31 @@ describe('without Redis', () => {
     const post = freshPost();
     expect((await request(app).get(href(post))).headers['x-cache']).toBe('miss');
     expect((await request(app).get(href(post))).headers['x-cache']).toBe('hit');
+    const third = await request(app).get(href(post));
+    expect(third.headers['x-cache']).toBe('local');
+    expect(third.text).toContain('This worker so far: <span class="counts">1 local hit, 1 store hit, 1 miss</span>');
+    const counts = { localHits: 1, hits: 1, misses: 1 };
     const { body } = await request(app).get('/stats').expect(200);
-    expect(body).toMatchObject({ store: 'memory', worker: { hits: 1, misses: 1 }, cluster: { hits: 1, misses: 1 } });
+    expect(body).toMatchObject({ store: 'memory', worker: counts, cluster: counts });
   });
 
   it('still serves pages when Redis fails, uncached, and says so through warn', async () => {
-    const broken = await connect();
-    broken.destroy();
-    const { app, warn } = blog({ redis: broken });
-    const post = freshPost();
-    for (let i = 0; i < 2; i++) {
-      const page = await request(app).get(href(post)).expect(200);
-      expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).map((p) => p.slug));
+    // A client whose server is gone: it keeps reconnecting, and the cache is skipped meanwhile.
+    const broken = createResilientClient(`redis://127.0.0.1:${await freePort()}`, { onConnectionError: () => {} });
+    try {
+      const { app, warn } = blog({ redis: broken });
+      const post = freshPost();
+      for (let i = 0; i < 2; i++) {
+        const page = await request(app).get(href(post)).expect(200);
+        expect(relatedSlugs(page.text)).toEqual(posts.related(post.id).posts.map((p) => p.slug));
+      }
+      // Both requests failed to read the cache; the second report is held back.
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^cache: E_UNAVAILABLE/));
+      const { body } = await request(app).get('/stats').expect(200);
+      expect(body).toMatchObject({ store: 'redis', worker: { localHits: 0, hits: 0, misses: 2 }, cluster: null });
+    } finally {
+      broken.destroy();
     }
-    // Both requests failed to read the cache; the second report is held back.
-    expect(warn).toHaveBeenCalledTimes(1);
-    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/^cache: E_UNAVAILABLE/));
-    const { body } = await request(app).get('/stats').expect(200);
-    expect(body).toMatchObject({ store: 'redis', worker: { hits: 0, misses: 2 }, cluster: null });
   });
 });

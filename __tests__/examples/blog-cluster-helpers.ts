@@ -28,6 +28,9 @@ export function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
+/** Whether a post page's related posts came from the cache: Redis (`hit`) or the worker's local tier (`local`). */
+export const cacheHit = (reply: Reply) => reply.headers['x-cache'] === 'hit' || reply.headers['x-cache'] === 'local';
+
 /** The slugs of the related-posts list of a post page. */
 export const relatedSlugs = (page: string) =>
   [...(/<ol class="related">(.*?)<\/ol>/s.exec(page)?.[1] ?? '').matchAll(/href="\/posts\/([^"]+)"/g)].map((m) =>
@@ -127,7 +130,7 @@ export async function startCluster(
       () => output.includes(listening) || child.exitCode !== null,
       `'${listening}'`,
       () => output,
-      25_000,
+      50_000,
     );
   } catch (error) {
     await cluster.kill();

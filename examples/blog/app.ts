@@ -3,7 +3,7 @@ import { createMemoizer, MemoryStore, type RedisLike } from '../../lib';
 import { readEditFields, readKeyword, validateEdit } from './edit-form';
 import { serveMetrics } from './metrics';
 import type { PostRepository } from './posts';
-import { createRelatedPosts, type RelatedPosts } from './related-posts';
+import { answerOf, createRelatedPosts, keywordTag, type RelatedPosts } from './related-posts';
 import { type CounterClient, createStats } from './stats';
 import { throttle } from './throttle';
 import { editPage, indexPage, messagePage, postPage } from './views';
@@ -44,13 +44,14 @@ export interface BlogApp {
  */
 export function createBlogApp(options: BlogAppOptions): BlogApp {
   const { posts, redis, keyPrefix = 'blog', warn = console.warn } = options;
+  const store = redis === undefined ? 'memory' : 'redis';
   const stats = createStats({ client: redis, key: `${keyPrefix}:stats` });
   const report = throttle(warn);
   const memoize = createMemoizer({
     ...(redis === undefined ? { store: new MemoryStore() } : { client: redis }),
     keyPrefix,
-    onHit: () => stats.record('hit'),
-    onMiss: () => stats.record('miss'),
+    onHit: (event) => stats.record(answerOf('hit', event)),
+    onMiss: (event) => stats.record(answerOf('miss', event)),
     onError: ({ error }) => report(error.code, `cache: ${error.code}: ${error.message}`),
   });
   const related = createRelatedPosts(posts, memoize, keyPrefix);
@@ -79,7 +80,7 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
     if (post === undefined) return;
     const lookup = await related.lookup(post.id, { bypassCache: req.query.nocache === '1' });
     res.set({ 'X-Worker': String(process.pid), 'X-Cache': lookup.outcome });
-    res.send(postPage({ post, related: lookup, pid: process.pid }));
+    res.send(postPage({ post, related: lookup, pid: process.pid, counts: stats.worker(), store }));
   });
 
   app.get('/posts/:slug/edit', (req, res) => {
@@ -97,12 +98,11 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
       res.status(400).send(editPage({ post, fields, message: edit.message }));
       return;
     }
-    posts.update(post.id, edit);
-    // A post shows in the related list of every post sharing a keyword with it, old or new, and
-    // shows its title there: with popular keywords that is a large part of the blog, and up to 20
-    // keywords may change at once. Dropping every entry is cheaper than finding them, and cannot
-    // miss one. Then refresh this post's own list, the page the editor is sent to, so it is hot.
-    await getRelatedPosts.invalidateAll();
+    const replaced = posts.update(post.id, edit);
+    // The post can leave, enter or retitle only the related lists of posts sharing one of its old
+    // or new keywords, and each list is tagged with its post's keywords: these tags reach exactly
+    // those lists, its own included. Then refresh its own list, the page the editor is sent to.
+    await memoize.invalidateTags([...new Set([...replaced, ...edit.keywords])].map(keywordTag));
     await getRelatedPosts.refresh(post.id);
     res.redirect(303, `/posts/${encodeURIComponent(post.slug)}`);
   });
@@ -117,10 +117,9 @@ export function createBlogApp(options: BlogAppOptions): BlogApp {
     }
     if (posts.removeKeyword(post.id, keyword)) {
       // Without the keyword, this post can only leave the lists of posts that carry it: those lists
-      // and its own are the only ones that can change. Invalidate just them; the next view of each
+      // and its own, all tagged with it, are the only ones that can change. The next view of each
       // recomputes it.
-      const affected = [post.id, ...posts.idsWithKeyword(keyword)];
-      await Promise.all(affected.map((id) => getRelatedPosts.invalidate(id)));
+      await memoize.invalidateTags([keywordTag(keyword)]);
     }
     res.redirect(303, `/posts/${encodeURIComponent(post.slug)}`);
   });

@@ -16,23 +16,37 @@ export interface Post extends PostSummary {
   keywords: string[];
 }
 
+/** A post's related posts, with the keywords of the post they were found from. */
+export interface RelatedList {
+  /** The post's keywords when the list was read, sorted. */
+  keywords: string[];
+  /** The ten newest other posts sharing at least one of them, newest first. */
+  posts: PostSummary[];
+}
+
 /** The blog's data access: the only module that knows SQL. */
 export interface PostRepository {
   getBySlug(slug: string): Post | undefined;
   /** Newest first. */
   list(offset: number, limit: number): PostSummary[];
   count(): number;
-  /** Replaces the title and the whole keyword set, in one transaction. */
-  update(id: number, changes: { title: string; keywords: readonly string[] }): void;
+  /**
+   * Replaces the title and the whole keyword set, in one write transaction.
+   * @returns the keywords it replaced, sorted
+   */
+  update(id: number, changes: { title: string; keywords: readonly string[] }): string[];
   /** @returns whether the post had the keyword */
   removeKeyword(id: number, keyword: string): boolean;
-  /** Ids of every post tagged with `keyword`. */
-  idsWithKeyword(keyword: string): number[];
   /**
-   * The ten newest other posts sharing at least one keyword with post `id`: the expensive query
-   * worth caching.
+   * How many posts carry at least one of `keywords`: the related lists that invalidating their tags
+   * reaches, when every list is cached.
    */
-  related(id: number): PostSummary[];
+  countCarrying(keywords: readonly string[]): number;
+  /**
+   * The ten newest other posts sharing at least one keyword with post `id`, and the keywords they
+   * were found from, read in one transaction: the expensive query worth caching.
+   */
+  related(id: number): RelatedList;
 }
 
 const SUMMARY = 'p.id, p.slug, p.title, p.published_at AS publishedAt';
@@ -47,10 +61,12 @@ export function createPostRepository(db: Db): PostRepository {
   const clearKeywords = db.prepare('DELETE FROM post_keywords WHERE post_id = ?');
   const addKeyword = db.prepare('INSERT INTO post_keywords (post_id, keyword) VALUES (?, ?)');
   const deleteKeyword = db.prepare('DELETE FROM post_keywords WHERE post_id = ? AND keyword = ?');
-  const withKeyword = db.prepare('SELECT post_id FROM post_keywords WHERE keyword = ?').pluck();
+  const carrying = db
+    .prepare('SELECT COUNT(DISTINCT post_id) FROM post_keywords WHERE keyword IN (SELECT value FROM json_each(?))')
+    .pluck();
   // The shape an ORM emits for "keywords overlap": join the post's keywords to every post carrying
   // one of them, deduplicate, sort. Its cost grows with how popular the post's keywords are.
-  const related = db.prepare(`
+  const relatedPosts = db.prepare(`
     SELECT DISTINCT ${SUMMARY}
     FROM post_keywords mine
     JOIN post_keywords theirs ON theirs.keyword = mine.keyword AND theirs.post_id <> mine.post_id
@@ -60,10 +76,20 @@ export function createPostRepository(db: Db): PostRepository {
     LIMIT 10`);
 
   const replace = db.transaction((id: number, title: string, keywords: readonly string[]) => {
+    const replaced = keywordsOf.all(id) as string[];
     setTitle.run(title, id);
     clearKeywords.run(id);
     for (const keyword of keywords) addKeyword.run(id, keyword);
+    return replaced;
   });
+  // One snapshot: a list cached with keywords it was not found from would escape the invalidation
+  // of an edit that replaces them.
+  const related = db.transaction(
+    (id: number): RelatedList => ({
+      keywords: keywordsOf.all(id) as string[],
+      posts: relatedPosts.all(id) as PostSummary[],
+    }),
+  );
 
   return {
     getBySlug(slug) {
@@ -72,9 +98,11 @@ export function createPostRepository(db: Db): PostRepository {
     },
     list: (offset, limit) => page.all(limit, offset) as PostSummary[],
     count: () => count.get() as number,
-    update: (id, { title, keywords }) => replace(id, title, keywords),
+    // Immediate: the keywords it returns are the ones its write replaced, even if another worker
+    // edited the post since this one loaded it.
+    update: (id, { title, keywords }) => replace.immediate(id, title, keywords),
     removeKeyword: (id, keyword) => deleteKeyword.run(id, keyword).changes > 0,
-    idsWithKeyword: (keyword) => withKeyword.all(keyword) as number[],
-    related: (id) => related.all(id) as PostSummary[],
+    countCarrying: (keywords) => carrying.get(JSON.stringify(keywords)) as number,
+    related: (id) => related(id),
   };
 }

@@ -1,8 +1,15 @@
-/** Hit and miss counts of `getRelatedPosts`. */
+/** How the calls of `getRelatedPosts` were answered. */
 export interface Counts {
+  /** From the worker's own local tier, with no round trip. */
+  localHits: number;
+  /** From the store: Redis (or, without one, the in-process `MemoryStore`). */
   hits: number;
+  /** By running the query. */
   misses: number;
 }
+
+/** What a hook saw: a local hit, a store hit, or a miss. */
+export type Answer = 'local' | 'hit' | 'miss';
 
 /** What `GET /stats` returns. */
 export interface StatsSnapshot {
@@ -25,13 +32,16 @@ export interface CounterClient {
   hmGet(key: string, fields: string[]): Promise<unknown>;
 }
 
-/** Counts cache hits and misses in this worker and, given a client, across the cluster. */
+/** Counts local hits, store hits and misses in this worker and, given a client, across the cluster. */
 export interface Stats {
-  record(outcome: 'hit' | 'miss'): void;
+  record(answer: Answer): void;
+  /** This worker's counts, without asking Redis. */
+  worker(): Counts;
   snapshot(): Promise<StatsSnapshot>;
 }
 
-const FIELD = { hit: 'hits', miss: 'misses' } as const;
+const FIELD = { local: 'localHits', hit: 'hits', miss: 'misses' } as const satisfies Record<Answer, keyof Counts>;
+const FIELDS = [FIELD.local, FIELD.hit, FIELD.miss];
 
 /**
  * Creates the counters. With a client, every worker also increments the hash `key` in Redis. Reading
@@ -41,19 +51,24 @@ const FIELD = { hit: 'hits', miss: 'misses' } as const;
  * @example
  * ```ts
  * const stats = createStats({ client, key: 'blog:stats' });
- * createMemoizer({ client, onHit: () => stats.record('hit'), onMiss: () => stats.record('miss') });
+ * createMemoizer({
+ *   client,
+ *   onHit: (event) => stats.record(event.local ? 'local' : 'hit'),
+ *   onMiss: () => stats.record('miss'),
+ * });
  * ```
  */
 export function createStats(options: { client?: CounterClient; key: string; timeoutMs?: number }): Stats {
   const { client, key, timeoutMs = 250 } = options;
-  const worker: Counts = { hits: 0, misses: 0 };
+  const worker: Counts = { localHits: 0, hits: 0, misses: 0 };
 
   return {
-    record(outcome) {
-      worker[FIELD[outcome]]++;
+    record(answer) {
+      worker[FIELD[answer]]++;
       // Fire and forget: a page never waits for, or fails because of, a counter.
-      client?.hIncrBy(key, FIELD[outcome], 1).catch(() => {});
+      client?.hIncrBy(key, FIELD[answer], 1).catch(() => {});
     },
+    worker: () => ({ ...worker }),
     async snapshot() {
       const own = { ...worker };
       if (client === undefined) return { pid: process.pid, store: 'memory', worker: own, cluster: own };
@@ -63,10 +78,10 @@ export function createStats(options: { client?: CounterClient; key: string; time
         timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
       });
       try {
-        const read = client.hmGet(key, [FIELD.hit, FIELD.miss]);
+        const read = client.hmGet(key, FIELDS);
         read.catch(() => {});
-        const [hits, misses] = (await Promise.race([read, timedOut])) as (string | null)[];
-        cluster = { hits: Number(hits ?? 0), misses: Number(misses ?? 0) };
+        const [localHits, hits, misses] = (await Promise.race([read, timedOut])) as (string | null)[];
+        cluster = { localHits: Number(localHits ?? 0), hits: Number(hits ?? 0), misses: Number(misses ?? 0) };
       } catch {
         // Reported as null (failed or too slow): the worker's own counts are still worth showing.
       } finally {

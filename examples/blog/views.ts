@@ -1,11 +1,12 @@
 import { html, type SafeHtml } from './html';
 import type { Post, PostSummary } from './posts';
 import type { Outcome, RelatedLookup } from './related-posts';
+import type { Counts } from './stats';
 
 const STYLE = `
 body { font: 16px/1.5 system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 a { color: #0b5cad; } time, .muted { color: #666; font-size: .9em; }
-.keywords form { display: inline; } .keywords button { font-size: .8em; margin-right: .5em; }
+.keywords { margin: 1em 0; } .keywords form { display: inline; } .keywords button { font-size: .8em; margin-right: .5em; }
 .error { background: #fde8e8; border: 1px solid #e0a0a0; padding: .5rem 1rem; }
 label { display: block; margin: 1rem 0; } input[type=text] { width: 100%; }
 footer.served { margin-top: 3rem; padding-top: .5rem; border-top: 1px solid #ddd; color: #555; font-size: .85em; }
@@ -46,16 +47,34 @@ Page ${page} of ${pages}.</p>
 }
 
 const OUTCOME_TEXT: Record<Outcome, string> = {
+  local: 'local hit',
   hit: 'cache hit',
   miss: 'cache miss (the query ran)',
   shared: 'joined a query already running in this worker',
   bypass: 'cache bypassed (?nocache=1)',
 };
 
-/** One post with its related posts, and a footer saying which worker served it and how. */
-export function postPage(view: { post: Post; related: RelatedLookup; pid: number }): string {
-  const { post, related, pid } = view;
+const count = (n: number, what: string, plural = `${what}s`) => `${n.toLocaleString('en')} ${n === 1 ? what : plural}`;
+
+/**
+ * One post with its related posts, and a footer saying which worker served it, how that worker got
+ * the related posts, and how it has answered them so far.
+ */
+export function postPage(view: {
+  post: Post;
+  related: RelatedLookup;
+  pid: number;
+  /** This worker's counts, this request included. */
+  counts: Counts;
+  store: 'redis' | 'memory';
+}): string {
+  const { post, related, pid, counts, store } = view;
   const href = postHref(post);
+  const answered = [
+    count(counts.localHits, 'local hit'),
+    count(counts.hits, store === 'redis' ? 'Redis hit' : 'store hit'),
+    count(counts.misses, 'miss', 'misses'),
+  ].join(', ');
   const keywords = post.keywords.map(
     (keyword) =>
       html`<form method="post" action="${href}/delete-keyword"><input type="hidden" name="keyword" value="${keyword}"><button title="remove this keyword">${keyword} ×</button></form>`,
@@ -65,7 +84,7 @@ export function postPage(view: { post: Post; related: RelatedLookup; pid: number
     html`<article>
 <h1>${post.title}</h1>
 <p><time>${post.publishedAt.slice(0, 10)}</time> · <a href="${href}/edit">edit</a></p>
-<p class="keywords">${keywords.length > 0 ? keywords : html`<span class="muted">no keywords</span>`}</p>
+<div class="keywords">${keywords.length > 0 ? keywords : html`<span class="muted">no keywords</span>`}</div>
 ${post.body.split('\n\n').map((paragraph) => html`<p>${paragraph}</p>`)}
 </article>
 <section>
@@ -76,7 +95,8 @@ ${
     : html`<p class="muted">No other post shares a keyword with this one.</p>`
 }
 </section>`,
-    html`<footer class="served">Served by worker <strong>${pid}</strong> · related posts: <strong>${OUTCOME_TEXT[related.outcome]}</strong> in ${related.durationMs.toFixed(2)} ms · <a href="${href}?nocache=1">uncached</a></footer>`,
+    html`<footer class="served" data-worker="${pid}" data-cache="${related.outcome}">Served by worker <strong>${pid}</strong> · related posts: <strong>${OUTCOME_TEXT[related.outcome]}</strong> in ${related.durationMs.toFixed(2)} ms · <a href="${href}?nocache=1">uncached</a><br>
+This worker so far: <span class="counts">${answered}</span></footer>`,
   );
 }
 
