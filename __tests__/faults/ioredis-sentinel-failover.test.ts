@@ -57,6 +57,6 @@ test('SIGKILL: the tier serves again, tracked on the new master; a change evicts
   expectTierFollowed(of('SIGKILL of the master'));
 });
 
-test.failing('SENTINEL FAILOVER: the same (known gap: the tier keeps tracking the old master until it is demoted)', () => {
+test('SENTINEL FAILOVER: the same, though the client reads the old master until it is demoted', () => {
   expectTierFollowed(of('SENTINEL FAILOVER'));
 });
