@@ -16,7 +16,10 @@ import { expected, startLoad } from './failover-load';
  * served, and how fast a waiter woke after a lock release.
  */
 
-export type SentinelClientKind = 'node-redis createSentinel' | 'ioredis Redis with sentinels';
+export type SentinelClientKind =
+  | 'node-redis createSentinel'
+  | 'ioredis Redis with sentinels'
+  | 'ioredis Redis with sentinels and failoverDetector';
 
 /** A client of the group, as the subject or as another process would have it. */
 interface Subject {
@@ -37,7 +40,8 @@ async function connect(kind: SentinelClientKind, group: SentinelGroup): Promise<
       close: () => sentinel.destroy(),
     };
   }
-  const client = new Redis({ sentinels: group.sentinels, name: group.name });
+  const failoverDetector = kind === 'ioredis Redis with sentinels and failoverDetector';
+  const client = new Redis({ sentinels: group.sentinels, name: group.name, failoverDetector });
   client.on('error', () => {});
   await new Promise((resolve) => client.once('ready', resolve));
   return {
@@ -62,8 +66,9 @@ export interface LocalFailoverFigures {
   /** Values older than a change that had returned, served from the local tier after it (must be empty). */
   stale: string[];
   /**
-   * The same read through the client: an ioredis `Redis` with `sentinels` but without
-   * `failoverDetector` stays on the old master after a `SENTINEL FAILOVER` until the sentinels demote it.
+   * Values older than a change that had returned, read through the client (the tier bypassed): an
+   * ioredis `Redis` with `sentinels` but without `failoverDetector` stays on the old master after a
+   * `SENTINEL FAILOVER` until the sentinels demote it.
    */
   staleFromStore: string[];
   /** From a lock's release until its waiter (another client of the same kind) had the holder's value, per round. */
