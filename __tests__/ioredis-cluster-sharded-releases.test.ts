@@ -111,7 +111,10 @@ describe.each<[string, IoredisFamily['Cluster']]>([
       const channel = channelOf(holder.keyFor(id));
       let subscribers = 0;
       await until(
-        async () => (subscribers = await shardSubscribers(channel)) >= 2,
+        async () => {
+          subscribers = await shardSubscribers(channel);
+          return subscribers >= 2;
+        },
         `both waiters subscribed to ${channel}`,
         15_000,
       ).catch((error: Error) => {
