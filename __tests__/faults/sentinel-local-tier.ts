@@ -16,10 +16,7 @@ import { expected, startLoad } from './failover-load';
  * served, and how fast a waiter woke after a lock release.
  */
 
-export type SentinelClientKind =
-  | 'node-redis createSentinel'
-  | 'ioredis Redis with sentinels'
-  | 'ioredis Redis with sentinels and failoverDetector';
+export type SentinelClientKind = 'node-redis createSentinel' | 'ioredis Redis with sentinels';
 
 /** A client of the group, as the subject or as another process would have it. */
 interface Subject {
@@ -40,8 +37,7 @@ async function connect(kind: SentinelClientKind, group: SentinelGroup): Promise<
       close: () => sentinel.destroy(),
     };
   }
-  const failoverDetector = kind === 'ioredis Redis with sentinels and failoverDetector';
-  const client = new Redis({ sentinels: group.sentinels, name: group.name, failoverDetector });
+  const client = new Redis({ sentinels: group.sentinels, name: group.name });
   client.on('error', () => {});
   await new Promise((resolve) => client.once('ready', resolve));
   return {
