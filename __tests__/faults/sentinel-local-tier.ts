@@ -62,8 +62,9 @@ export interface LocalFailoverFigures {
   /** Values older than a change that had returned, served from the local tier after it (must be empty). */
   stale: string[];
   /**
-   * The same read through the client: an ioredis `Redis` with `sentinels` but without
-   * `failoverDetector` stays on the old master after a `SENTINEL FAILOVER` until the sentinels demote it.
+   * Values older than a change that had returned, read through the client (the tier bypassed): an
+   * ioredis `Redis` with `sentinels` but without `failoverDetector` stays on the old master after a
+   * `SENTINEL FAILOVER` until the sentinels demote it.
    */
   staleFromStore: string[];
   /** From a lock's release until its waiter (another client of the same kind) had the holder's value, per round. */

@@ -13,10 +13,25 @@ interface Connection {
   on(event: 'ready' | 'close' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: unknown) => void): unknown;
   off(event: 'end', listener: () => void): unknown;
+  /** The socket of the current (or last) connection. */
+  readonly stream?: { readonly remoteAddress?: string; readonly remotePort?: number };
   connect(): Promise<unknown>;
   call(command: string, ...args: string[]): Promise<unknown>;
   subscribe(channel: string): Promise<unknown>;
   disconnect(): void;
+}
+
+/** The events of the user's `Redis` (with `sentinels`) that the tracking follows. */
+interface ClientEvents {
+  on(event: 'ready' | 'close', listener: () => void): unknown;
+  off(event: 'ready' | 'close', listener: () => void): unknown;
+}
+
+/** The server a ready connection talks to (`address:port`); undefined while it is not ready. */
+function serverOf(connection: { readonly status: string }): string | undefined {
+  const { stream } = connection as Pick<Connection, 'stream'>;
+  if (connection.status !== 'ready' || stream?.remotePort === undefined) return undefined;
+  return `${stream.remoteAddress}:${stream.remotePort}`;
 }
 
 /**
@@ -30,6 +45,14 @@ interface Connection {
  * either one closing is an `'error'` (tracking is down until the next `'ready'`). Both connect, and
  * connect again, with the user's object ({@link follow}); they end when the store closes them (it
  * does when the user closes their object).
+ *
+ * Over a Sentinel group the three connections (the user's, and these two) each ask the sentinels for
+ * the master, and need not land on the same server: after `SENTINEL FAILOVER` the old master goes on
+ * answering as a master until the sentinels demote it (about 10 s), and a connection stays there
+ * until it drops. Changes are heard only while both are on the server the user's `Redis` reads from,
+ * and the control connection is made with ioredis's `failoverDetector`, so that it drops when the
+ * sentinels switch masters (the tier is emptied and bypassed from then on, not served from the old
+ * master while the new one takes writes) and connects again to the new master.
  */
 class RedirectedConnection extends EventEmitter implements TrackingConnection {
   readonly #client: IoredisLike;
@@ -41,14 +64,21 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
   /** Bumped whenever the listener closes: a subscription begun earlier is stale. */
   #listenerEpoch = 0;
   #ended = false;
+  /** Over a Sentinel group: stops following the user's `Redis` from one server to another. */
+  #stopFollowingServer: (() => void) | undefined;
 
-  constructor(client: IoredisLike) {
+  constructor(client: IoredisLike, kind: ClientKind) {
     super();
     this.#client = client;
     // No offline queue: a command is sent on the connection it was meant for or fails at once. A drop
     // ends the connection (it never retries by itself), failing the commands in flight with it.
     const own = { enableOfflineQueue: false };
-    this.#control = ownConnection<Connection>(client, 'client', own);
+    const overSentinels = kind === 'sentinel';
+    this.#control = ownConnection<Connection>(
+      client,
+      'client',
+      overSentinels ? { ...own, failoverDetector: true } : own,
+    );
     // RESP2, so that invalidations arrive as pub/sub messages; subscribed again by hand, on 'ready',
     // to learn its new id first.
     this.#listener = ownConnection<Connection>(client, 'client', { ...own, protocol: 2, autoResubscribe: false });
@@ -67,11 +97,52 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
       connection.on('close', () => this.#emitError(new Error('cache-memoize: a tracking connection closed')));
       connection.on('error', (error) => this.#emitError(error));
     }
+    if (overSentinels) this.#stopFollowingServer = this.#followServer();
   }
 
-  /** Both connections up, and the listener subscribed. */
+  /** Both connections up, the listener subscribed, and (over a Sentinel group) both on the user's server. */
   get isReady(): boolean {
-    return this.#redirectTo !== undefined && this.#control.status === 'ready' && this.#listener.status === 'ready';
+    return (
+      this.#redirectTo !== undefined &&
+      this.#control.status === 'ready' &&
+      this.#listener.status === 'ready' &&
+      (this.#stopFollowingServer === undefined || this.#onClientServer())
+    );
+  }
+
+  /** Both connections are on the server the user's `Redis` is connected to now. */
+  #onClientServer(): boolean {
+    const server = serverOf(this.#client);
+    return server !== undefined && serverOf(this.#control) === server && serverOf(this.#listener) === server;
+  }
+
+  /**
+   * Tracking is down while the user's `Redis` is disconnected (it may come back on another server),
+   * and set up again once it is ready and both connections are on its server.
+   */
+  #followServer(): () => void {
+    const client = this.#client as unknown as ClientEvents;
+    const closed = () => this.#emitError(new Error("cache-memoize: the client's connection closed"));
+    const ready = () => this.#readyIfBoth();
+    client.on('close', closed);
+    client.on('ready', ready);
+    return () => {
+      client.off('close', closed);
+      client.off('ready', ready);
+    };
+  }
+
+  /**
+   * Disconnects each of the two connections that is on another server than the user's ready `Redis`:
+   * it connects again ({@link follow}), to the master the sentinels name then.
+   */
+  #leaveOtherServers(): void {
+    const server = serverOf(this.#client);
+    if (server === undefined) return;
+    for (const connection of [this.#control, this.#listener]) {
+      const at = serverOf(connection);
+      if (at !== undefined && at !== server) connection.disconnect();
+    }
   }
 
   /** Connects both, and connects them again whenever they end, with the user's object ({@link follow}). */
@@ -96,6 +167,7 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
 
   destroy(): void {
     this.#ended = true;
+    this.#stopFollowingServer?.();
     for (const stop of this.#stopFollowing) stop();
     for (const connection of [this.#control, this.#listener]) {
       try {
@@ -122,7 +194,9 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
   }
 
   #readyIfBoth(): void {
-    if (this.isReady && !this.#ended) this.emit('ready');
+    if (this.#ended) return;
+    if (this.#stopFollowingServer !== undefined) this.#leaveOtherServers();
+    if (this.isReady) this.emit('ready');
   }
 
   #emitError(error: unknown): void {
@@ -142,7 +216,7 @@ export function startIoredisTracking(
   onGaveUp: () => void,
 ): ServerTracking | undefined {
   if (kind === 'cluster') return undefined;
-  const connection = new RedirectedConnection(client);
+  const connection = new RedirectedConnection(client, kind);
   // No handshake to check: tracking is turned on by ServerTracking itself, redirected.
   const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false });
   connection.connect();
