@@ -23,6 +23,8 @@ interface Subject {
   client: RedisLike;
   /** Connected to a master now. */
   ready(): boolean;
+  /** The port of the master the subject's client talks to now, as the client itself knows it. */
+  masterPort(): number | undefined;
   close(): void;
 }
 
@@ -34,6 +36,7 @@ async function connect(kind: SentinelClientKind, group: SentinelGroup): Promise<
     return {
       client: sentinel as unknown as RedisLike,
       ready: () => sentinel.isReady,
+      masterPort: () => sentinel.getMasterNode()?.port,
       close: () => sentinel.destroy(),
     };
   }
@@ -43,6 +46,7 @@ async function connect(kind: SentinelClientKind, group: SentinelGroup): Promise<
   return {
     client: client as unknown as RedisLike,
     ready: () => client.status === 'ready',
+    masterPort: () => (client as unknown as { stream?: { remotePort?: number } }).stream?.remotePort,
     close: () => client.disconnect(),
   };
 }
@@ -59,8 +63,16 @@ export interface LocalFailoverFigures {
   trackingOnNewMaster: number;
   /** From a change made (and returned) on the new master by another connection until the subject saw it. */
   evictedAfterMs: number | undefined;
-  /** Values older than a change that had returned, served from the local tier after it (must be empty). */
+  /**
+   * Values older than a change that had returned, served from the local tier after it while the
+   * subject's client already talked to the new master (must be empty).
+   */
   stale: string[];
+  /**
+   * The same, served while the subject's client still took the old server for the master (it had not
+   * heard of the switch yet): what the client itself would have read there. Reported, not a failure.
+   */
+  staleBeforeSwitch: string[];
   /**
    * Values older than a change that had returned, read through the client (the tier bypassed): an
    * ioredis `Redis` with `sentinels` but without `failoverDetector` stays on the old master after a
@@ -247,6 +259,7 @@ export async function sentinelLocalFailovers(
       // Another process's change, made on the new master as soon as there is one (the subject's
       // tracking may not be back yet): from its return on, the subject must never serve the old value.
       const stale: string[] = [];
+      const staleBeforeSwitch: string[] = [];
       // Read through the client from a server it still takes for the master: the client's, not the tier's.
       const staleFromStore: string[] = [];
       const other = createClient({ url: `redis://127.0.0.1:${newPort}` });
@@ -261,11 +274,13 @@ export async function sentinelLocalFailovers(
           return source.version;
         };
         const notStale = async (version: number) => {
+          const switched = subject.masterPort() === newPort;
           const r = await probe.call(1);
           if (r.version < version) {
             const text = `${r.kind} v${r.version} after v${version} was written`;
-            if (r.kind === 'local') stale.push(text);
-            else staleFromStore.push(text);
+            if (r.kind !== 'local') staleFromStore.push(text);
+            else if (switched) stale.push(text);
+            else staleBeforeSwitch.push(text);
           }
           return r;
         };
@@ -295,6 +310,7 @@ export async function sentinelLocalFailovers(
           trackingOnNewMaster,
           evictedAfterMs,
           stale,
+          staleBeforeSwitch,
           staleFromStore,
           wakeMs,
           errors: { ...errors },
@@ -318,7 +334,7 @@ export function describeLocalFigures(f: LocalFailoverFigures): string {
   return (
     `${f.scenario}: calls ${f.calls}, failed ${f.failed}; failover ${ms(f.failoverMs)}; local tier serving again ` +
     `${ms(f.localAgainMs)} after the fault (${f.trackingOnNewMaster} tracking connection(s) on the new master); ` +
-    `a change evicted the local copy in ${ms(f.evictedAfterMs)}; stale local values: ${f.stale.length}${f.stale.length > 0 ? ` (${f.stale.slice(0, 3).join(', ')})` : ''}, read through the client: ${f.staleFromStore.length}; waiter woke ` +
+    `a change evicted the local copy in ${ms(f.evictedAfterMs)}; stale local values: ${f.stale.length}${f.stale.length > 0 ? ` (${f.stale.slice(0, 3).join(', ')})` : ''} (before the client heard of the switch: ${f.staleBeforeSwitch.length}), read through the client: ${f.staleFromStore.length}; waiter woke ` +
     `${f.wakeMs.map((v) => Math.round(v)).join('/')} ms after each release; errors ${JSON.stringify(f.errors)}`
   );
 }
