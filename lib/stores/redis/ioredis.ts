@@ -10,8 +10,9 @@ import {
 } from './ioredis-sharded-releases';
 import { startIoredisTracking } from './ioredis-tracking';
 import { PerMasterTracking } from './per-master-tracking';
+import { ReleaseRouting } from './release-routing';
 import { isNoScript } from './replies';
-import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
+import type { Announcement } from './scripts';
 import { circuitPerMaster, readBySlot } from './slots';
 
 /** What only a `Cluster` has: its nodes, and the slot map (each slot's node keys, master first). */
@@ -56,7 +57,7 @@ function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
 export class IoredisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
-  #sharded: IoredisShardedReleases | undefined;
+  readonly #releases = new ReleaseRouting();
 
   /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
   constructor(readonly client: IoredisLike) {
@@ -120,29 +121,18 @@ export class IoredisDriver implements RedisDriver {
   listenForReleases(releases: Releases): Closable | undefined {
     const broadcast = new IoredisReleaseListener(this.client, this.kind, releases);
     if (this.kind !== 'cluster' || !routesShardedSubscriptions(this.client)) return broadcast;
-    let closed = false;
     // Until the masters are known to speak sharded pub/sub, releases go to the one channel.
-    ioredisSpeaksShardedPubSub(this.client).then((yes) => {
-      if (!yes || closed || !isOpen(this.client)) return;
-      this.#sharded = new IoredisShardedReleases(this.client, releases);
-      broadcast.close();
-    });
-    return {
-      close: () => {
-        closed = true;
-        broadcast.close();
-        this.#sharded?.close();
-        this.#sharded = undefined;
-      },
-    };
+    return this.#releases.follow(broadcast, ioredisSpeaksShardedPubSub(this.client), () =>
+      isOpen(this.client) ? new IoredisShardedReleases(this.client, releases) : undefined,
+    );
   }
 
   announcement(key: string): Announcement {
-    return this.#sharded === undefined ? BROADCAST : { command: 'SPUBLISH', channel: shardedReleaseChannel(key) };
+    return this.#releases.announcement(key);
   }
 
   listenForRelease(key: string): { ready: Promise<void> | undefined; stop(): void } | undefined {
-    return this.#sharded?.listen(shardedReleaseChannel(key));
+    return this.#releases.listen(key);
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {

@@ -2,9 +2,10 @@ import type { Releases } from '../releases';
 import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
 import { clusterTracking, type SentinelLike, sentinelTracking } from './node-redis-tracking';
+import { ReleaseRouting } from './release-routing';
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
 import { isNoScript } from './replies';
-import { type Announcement, BROADCAST, shardedReleaseChannel } from './scripts';
+import type { Announcement } from './scripts';
 import { circuitPerMaster, readBySlot } from './slots';
 import { startTracking } from './tracking';
 
@@ -97,7 +98,7 @@ export class NodeRedisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
   readonly #commands: RedisCommander;
-  #sharded: ShardedReleaseSubscriber | undefined;
+  readonly #releases = new ReleaseRouting();
 
   constructor(readonly client: RedisLike) {
     this.kind = clientKind(client);
@@ -158,29 +159,20 @@ export class NodeRedisDriver implements RedisDriver {
     const broadcast = new ReleaseSubscriber(this.client, this.kind, releases);
     if (this.kind !== 'cluster') return broadcast;
     const cluster = this.client as unknown as ClusterLike & ShardedPubSub;
-    let closed = false;
     // Until the masters are known to speak sharded pub/sub, releases go to the one channel.
-    speaksShardedPubSub(cluster).then((yes) => {
-      if (!yes || closed) return;
-      this.#sharded = new ShardedReleaseSubscriber(cluster, releases);
-      broadcast.close();
-    });
-    return {
-      close: () => {
-        closed = true;
-        broadcast.close();
-        this.#sharded?.close();
-        this.#sharded = undefined;
-      },
-    };
+    return this.#releases.follow(
+      broadcast,
+      speaksShardedPubSub(cluster),
+      () => new ShardedReleaseSubscriber(cluster, releases),
+    );
   }
 
   announcement(key: string): Announcement {
-    return this.#sharded === undefined ? BROADCAST : { command: 'SPUBLISH', channel: shardedReleaseChannel(key) };
+    return this.#releases.announcement(key);
   }
 
   listenForRelease(key: string): { ready: Promise<void> | undefined; stop(): void } | undefined {
-    return this.#sharded?.listen(shardedReleaseChannel(key));
+    return this.#releases.listen(key);
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
