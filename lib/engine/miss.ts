@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import type { MemoizeError } from '../errors';
+import type { Begin, LockRequest } from '../stores/store';
 import { compute } from './fill';
-import { beginEntry, requestLock, type WaitOutcome, waitForHolder } from './lock';
+import { abandonLock, beginEntry, requestLock, type WaitOutcome, waitForHolder } from './lock';
 import type { Call, Runtime } from './runtime';
 import { found } from './stored-value';
 
@@ -12,7 +14,55 @@ import { found } from './stored-value';
 export async function miss<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>): Promise<R> {
   const lock = requestLock(rt);
   const askedAt = performance.now();
-  const begun = await beginEntry(rt, call, lock);
+  return afterBegin(rt, call, lock, await beginEntry(rt, call, lock), askedAt);
+}
+
+/** A read that began the entry reports to its call: a value is a hit; a miss goes on from `resolve`. */
+export interface BeginningRead<R> extends Call<R> {
+  /** The store found a value: the read path's hit. */
+  answered(stored: string): void;
+  /** The read failed, timed out or was skipped: the function runs without the store. */
+  failed(error: MemoizeError): void;
+  /** The call's result, once the miss that follows settles it. */
+  resolve(value: R | PromiseLike<R>): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * The store read of a function whose reads mostly miss: the store's `begin` itself (one round trip,
+ * under the same deadline and breaker as a read), which answers the value when there is one and
+ * otherwise the token and the lock's outcome, so the miss goes on to compute or wait without a round
+ * trip of its own. A lost answer lets go of the lock the request may have taken.
+ */
+export function readOrBegin<A extends unknown[], R>(rt: Runtime<A, R>, call: BeginningRead<R>): void {
+  const lock = requestLock(rt);
+  const askedAt = performance.now();
+  const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
+  call.guard
+    .run('read', (store) => store.begin(request), { key: call.key })
+    .then(
+      (begun) => {
+        if (begun.value !== undefined) return call.answered(begun.value);
+        rt.misses.observe(true);
+        call.resolve(rt.holding(call, afterBegin(rt, call, lock, begun, askedAt)));
+      },
+      (error: MemoizeError) => {
+        abandonLock(rt, call, lock);
+        call.failed(error);
+      },
+    )
+    // Only a store hook that throws (isReady) gets here; a call already settled ignores it.
+    .catch((error: unknown) => call.reject(error));
+}
+
+/** What a begin found: no store (compute without it), a value, the lock (compute), or its holder (wait). */
+async function afterBegin<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  lock: LockRequest | undefined,
+  begun: Begin | undefined,
+  askedAt: number,
+): Promise<R> {
   if (begun === undefined) return compute(rt, call, undefined);
   if (begun.value !== undefined) return found(rt, call, begun.value, begun.tags);
   if (lock === undefined || begun.locked !== false) return compute(rt, call, begun.token, lock?.token);

@@ -9,7 +9,7 @@ import { refreshInBackground } from './background-refresh';
 import { compute, recover } from './fill';
 import type { Flight } from './flight';
 import { type LocalTier, MISSING } from './local-tier';
-import { miss } from './miss';
+import { miss, readOrBegin } from './miss';
 import { Call, type Runtime } from './runtime';
 import { found } from './stored-value';
 import { noTagsError, supportsTags } from './tagging';
@@ -169,6 +169,7 @@ function start<A extends unknown[], R>(
   const call = newRead(rt, guard, key, args, trace);
   const tagged = rt.settings.tags !== undefined;
   if (tagged && !supportsTags(guard.store)) call.resolve(withoutStore(rt, call, noTagsError(rt.settings.name)));
+  else if (!tagged && rt.misses.beginsOnRead) readOrBegin(rt, call);
   else guard.read(call, key, tagged);
   return call.promise;
 }
@@ -244,7 +245,9 @@ function afterRead<A extends unknown[], R>(
   call: Call<R>,
   stored: string | TaggedValue | null | undefined,
 ): R | Promise<R> {
-  if (stored === undefined || stored === null) return rt.holding(call, miss(rt, call));
+  const missed = stored === undefined || stored === null;
+  rt.misses.observe(missed);
+  if (missed) return rt.holding(call, miss(rt, call));
   const result = typeof stored === 'string' ? found(rt, call, stored) : found(rt, call, stored.value, stored.tags);
   if (result instanceof Promise) return rt.holding(call, result);
   rt.flights.detach(call.key, call);

@@ -10,6 +10,7 @@ import { ComputeTimes } from './compute-times';
 import { type CallInfo, Events } from './events';
 import { type Flight, Flights } from './flight';
 import { LocalTier } from './local-tier';
+import { MissRatio } from './miss-ratio';
 
 /** What a memoized function needs from the memoizer that made it, read at call time. */
 export interface MemoizerContext {
@@ -59,6 +60,8 @@ export class Runtime<A extends unknown[], R> {
   readonly computeTimes = new ComputeTimes();
   /** Keys whose background refresh runs in this process. */
   readonly refreshing = new Set<string>();
+  /** How the function's recent store reads went: whether a read begins the entry too. */
+  readonly misses = new MissRatio();
   readonly events: Events;
   readonly tier: LocalTier | undefined;
   readonly #entryKey: (args: readonly unknown[]) => string;
