@@ -142,6 +142,18 @@ export interface MemoizerOptions extends Hooks {
    */
   lockWait?: number | DurationString;
   /**
+   * Whether a miss's caller waits for its result's write to be acknowledged. By default the caller
+   * gets the result once `fn` succeeded and the conditional write is sent: a later call for the same
+   * arguments in this process waits for that write (it joins the computation until then), so it never
+   * computes again; another process that reads before the write lands (about one round trip) finds
+   * the lock still held and waits for its release and the value (with `lock: false`, it computes too).
+   * A failed or refused write is reported to `onError`, never to the caller. `true`: the caller gets
+   * the result after the write was acknowledged, so the next call for the same arguments anywhere
+   * hits; a miss costs that round trip more. `refresh` always waits for its write.
+   * @default false
+   */
+  awaitWrite?: boolean;
+  /**
    * Stale-while-revalidate: an entry stays in the store for `ttl + staleTtl`; after `ttl` a call gets
    * the stale value at once and triggers one background refresh, cluster-wide (under the lock).
    * Seconds or a {@link DurationString}; `0` turns it off. Freshness uses the writer's clock.

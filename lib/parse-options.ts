@@ -42,6 +42,7 @@ const CREATION_KEYS = [
   'lock',
   'lockTtl',
   'lockWait',
+  'awaitWrite',
   'staleTtl',
   'earlyRefresh',
   'local',
@@ -115,6 +116,7 @@ function creationOf(o: Record<string, unknown>): CreationSettings {
   if (o.lock !== undefined) c.lock = boolean(o.lock, 'lock');
   if (o.lockTtl !== undefined) c.lockTtlMs = msOption(o.lockTtl, 'lockTtl', false);
   if (o.lockWait !== undefined) c.lockWaitMs = msOption(o.lockWait, 'lockWait', false);
+  if (o.awaitWrite !== undefined) c.awaitWrite = boolean(o.awaitWrite, 'awaitWrite');
   if (o.staleTtl !== undefined) c.staleTtlMs = o.staleTtl === 0 ? 0 : ttlToMs(o.staleTtl, 'staleTtl (or 0 for off)');
   if (o.earlyRefresh !== undefined) c.earlyRefresh = earlyRefreshOf(o.earlyRefresh);
   if (o.local !== undefined) c.local = localOf(o.local);
@@ -206,6 +208,7 @@ export function parseFunctionOptions(fn: unknown, options: unknown, defaults: Cr
     lock: c.lock ?? true,
     lockTtlMs: c.lockTtlMs,
     lockWaitMs: c.lockWaitMs,
+    awaitWrite: c.awaitWrite ?? false,
     local: local && Object.freeze({ maxEntries: local.maxEntries, ttlMs: local.ttlMs ?? ttlMs, clone }),
     keyArgs: optionalFunction<FunctionSettings['keyArgs']>(raw.keyArgs, 'keyArgs'),
     shouldCache: optionalFunction<FunctionSettings['shouldCache']>(raw.shouldCache, 'shouldCache'),

@@ -51,6 +51,7 @@ export interface CreationSettings {
   readonly lock?: boolean;
   readonly lockTtlMs?: number;
   readonly lockWaitMs?: number;
+  readonly awaitWrite?: boolean;
   readonly staleTtlMs?: number;
   readonly earlyRefresh?: EarlyRefreshSettings | false;
   readonly local?: LocalOption | false;
@@ -94,6 +95,8 @@ export interface FunctionSettings {
   readonly lockTtlMs: number | undefined;
   /** `undefined`: the lock's ttl. */
   readonly lockWaitMs: number | undefined;
+  /** A miss's caller waits for the write to be acknowledged, not only sent. */
+  readonly awaitWrite: boolean;
   /** `undefined`: no local tier. */
   readonly local: LocalSettings | undefined;
   readonly keyArgs: ((...args: never[]) => unknown) | undefined;

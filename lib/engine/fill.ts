@@ -31,7 +31,12 @@ export async function compute<A extends unknown[], R>(
   const computeMs = performance.now() - started;
   rt.computeTimes.observe(computeMs);
   rt.events.miss(call);
-  if (token !== undefined) await save(rt, call, token, result, computeMs, lockToken);
+  if (token === undefined) return result;
+  const { acknowledged } = await save(rt, call, token, result, computeMs, lockToken);
+  // Sent is enough for the caller (unless `awaitWrite`, or an explicit `refresh`): a later call's read
+  // goes out after the write on the same connection. Callers who joined the flight wait for the answer.
+  if (call.explicit || rt.settings.awaitWrite) await acknowledged;
+  else call.written = acknowledged;
   return result;
 }
 
@@ -70,7 +75,17 @@ export async function recover<A extends unknown[], R>(
   return compute(rt, call, (await rotate(rt, call, 'rotate')).token);
 }
 
-/** Stores `result` if it should be; never throws, and the lock is released whatever happens. */
+/** A write handed to the store: `acknowledged` settles, never rejecting, once the store answered or failed. */
+interface Sent {
+  readonly acknowledged: Promise<void>;
+}
+
+const NOTHING_SENT: Sent = { acknowledged: Promise.resolve() };
+
+/**
+ * Sends the write of `result` if it should be stored, and resolves once it is sent (not answered).
+ * Never throws, and the lock is released whatever happens.
+ */
 async function save<A extends unknown[], R>(
   rt: Runtime<A, R>,
   call: Call<R>,
@@ -78,14 +93,15 @@ async function save<A extends unknown[], R>(
   result: R,
   computeMs: number,
   lockToken: string | undefined,
-): Promise<void> {
-  // The write releases the lock itself; until it is sent, every way out releases it here.
-  let held = lockToken;
+): Promise<Sent> {
+  // The write releases the lock itself; until it is sent, every way out releases it here, and so
+  // does a write the store did not answer.
+  let sent = NOTHING_SENT;
   try {
-    if (!(await shouldStore(rt, call, result))) return;
+    if (!(await shouldStore(rt, call, result))) return sent;
     const tagStamp = stampFor(rt, call, result);
     let value = tagStamp === null ? undefined : encodeForStore(rt, call, result);
-    if (value === undefined) return;
+    if (value === undefined) return sent;
     const { timed, staleTtlMs, tokenTtlMs } = rt.settings;
     const ttlMs = jitteredTtlMs(rt.settings.ttlMs, rt.settings.ttlJitter);
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs });
@@ -98,7 +114,12 @@ async function save<A extends unknown[], R>(
       lockToken,
       stamp: tagStamp ?? undefined,
     };
-    if (await writeEntry(rt, call, request)) held = undefined;
+    // writeEntry hands the request to the store before its first await: the write is sent.
+    const acknowledged = writeEntry(rt, call, request).then((answered) => {
+      if (!answered && lockToken !== undefined) releaseLock(rt, call, lockToken);
+    });
+    sent = { acknowledged };
+    return sent;
   } catch (error) {
     rt.report(
       new MemoizeError('E_UNSERIALIZABLE', `cache-memoize: the result of ${rt.settings.name} was not stored`, {
@@ -106,8 +127,9 @@ async function save<A extends unknown[], R>(
       }),
       call,
     );
+    return NOTHING_SENT;
   } finally {
-    if (held !== undefined) releaseLock(rt, call, held);
+    if (sent === NOTHING_SENT && lockToken !== undefined) releaseLock(rt, call, lockToken);
   }
 }
 

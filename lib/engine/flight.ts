@@ -9,6 +9,11 @@ export interface Flight<T> {
    * (perhaps by another process): its result may predate that invalidation.
    */
   superseded: boolean;
+  /**
+   * Set when the flight's result was handed out before its write was acknowledged: settles once it
+   * was; only then does `superseded` say whether the write was refused.
+   */
+  readonly written?: Promise<void> | undefined;
   /** How it got its result, once its promise has settled (a joiner's trace takes it). */
   readonly outcome?: CallOutcome | undefined;
 }

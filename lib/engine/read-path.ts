@@ -228,12 +228,13 @@ async function join<A extends unknown[], R>(
   trace: CallContext | undefined,
 ): Promise<R> {
   const result = await flight.promise;
+  if (flight.written !== undefined) await flight.written;
   if (!flight.superseded) {
     rt.events.joined(trace, flight);
     return result;
   }
   const next = rt.flights.get(key);
-  if (next === undefined) return start(rt, key, args, trace);
+  if (next === undefined || next === flight) return start(rt, key, args, trace);
   const again = await next.promise;
   rt.events.joined(trace, next);
   return again;

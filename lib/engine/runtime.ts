@@ -40,6 +40,11 @@ export class Call<R> implements CallInfo, Flight<R> {
   trace: CallContext | undefined = undefined;
   /** A tagged function's: the tag epoch read with the last begin, before computing. */
   tagEpoch: string | undefined = undefined;
+  /**
+   * Set when the result was handed out before its write was acknowledged: settles (never rejects)
+   * once the store answered the write or it failed. Joiners wait for it before `superseded`.
+   */
+  written: Promise<void> | undefined = undefined;
 
   constructor(
     readonly guard: StoreGuard,

@@ -1,0 +1,126 @@
+import { createClient, type RedisClientType } from 'redis';
+import { createMemoizer, type MemoizeError } from '../lib';
+import { deferred, sleep } from './helpers/redis';
+import { type RedisServer, spawnRedis } from './helpers/redis-server';
+
+// A miss's caller gets its result once `fn` succeeded and the write is sent, not once Redis answered
+// it; callers who joined its flight still wait for the answer, and run again when the write was
+// refused (the entry was invalidated while `fn` ran). The server is paused (SIGSTOP) as `fn` returns,
+// so the write cannot be answered until it resumes; a server of this file's own.
+
+let server: RedisServer;
+let client: RedisClientType;
+let other: RedisClientType;
+beforeAll(async () => {
+  server = await spawnRedis();
+  const connected = async (): Promise<RedisClientType> => {
+    const c: RedisClientType = createClient({ url: server.url });
+    c.on('error', () => {});
+    await c.connect();
+    return c;
+  };
+  [client, other] = await Promise.all([connected(), connected()]);
+});
+afterAll(async () => {
+  server?.resume();
+  await Promise.allSettled([client?.quit(), other?.quit()]);
+  await server?.stop();
+});
+afterEach(() => server.resume());
+
+/** Whether `promise` settles within `ms`. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  const settled = await Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
+  return settled;
+}
+
+test('the caller has its result while the write waits for a paused server; a joiner waits for the write', async () => {
+  const release = deferred<void>();
+  let runs = 0;
+  const memoize = createMemoizer({ client, keyPrefix: 'sent-joined', timeout: '2s' });
+  const f = memoize(
+    async (id: number) => {
+      runs++;
+      await release.promise;
+      server.pause();
+      return { id, run: runs };
+    },
+    { name: 'lookup' },
+  );
+  const owner = f(1);
+  await sleep(50);
+  const joiner = f(1);
+  release.resolve();
+  expect(await settlesWithin(owner, 1000)).toBe(true);
+  expect(await owner).toEqual({ id: 1, run: 1 });
+  // The write is not answered yet: the joiner waits for it.
+  expect(await settlesWithin(joiner, 200)).toBe(false);
+  server.resume();
+  expect(await joiner).toEqual({ id: 1, run: 1 });
+  expect(runs).toBe(1);
+  expect(await client.get(f.keyFor(1))).not.toBeNull();
+});
+
+test('a write refused because the entry was invalidated meanwhile: the caller has its result, the joiner runs again', async () => {
+  const release = deferred<void>();
+  let runs = 0;
+  const body = async (id: number) => {
+    runs++;
+    if (runs === 1) {
+      await release.promise;
+      // Another process invalidates while fn runs: this computation's token is gone.
+      await elsewhere.invalidate(id);
+      server.pause();
+    }
+    return { id, run: runs };
+  };
+  const f = createMemoizer({ client, keyPrefix: 'sent-refused', timeout: '2s' })(body, { name: 'lookup' });
+  const elsewhere = createMemoizer({ client: other, keyPrefix: 'sent-refused' })(body, { name: 'lookup' });
+  const owner = f(1);
+  await sleep(50);
+  const joiner = f(1);
+  release.resolve();
+  expect(await settlesWithin(owner, 1000)).toBe(true);
+  expect(await owner).toEqual({ id: 1, run: 1 });
+  expect(await settlesWithin(joiner, 200)).toBe(false);
+  server.resume();
+  expect(await joiner).toEqual({ id: 1, run: 2 });
+  expect(runs).toBe(2);
+});
+
+test('a write that fails after the caller had its result is reported to onError, never rejected', async () => {
+  const errors: MemoizeError[] = [];
+  const rejections: unknown[] = [];
+  const onRejection = (reason: unknown) => rejections.push(reason);
+  process.on('unhandledRejection', onRejection);
+  try {
+    const memoize = createMemoizer({
+      client,
+      keyPrefix: 'sent-failed',
+      timeout: 100,
+      circuitBreaker: false,
+      onError: ({ error }) => errors.push(error),
+    });
+    const f = memoize(
+      async (id: number) => {
+        server.pause();
+        return { id };
+      },
+      { name: 'lookup' },
+    );
+    expect(await f(1)).toEqual({ id: 1 });
+    expect(errors).toEqual([]);
+    await sleep(300);
+    // The write, then the lock's release that its failure sends (unanswered too).
+    expect(errors.map((e) => e.code)).toEqual(['E_TIMEOUT', 'E_TIMEOUT']);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/store write did not answer/),
+      expect.stringMatching(/store release did not answer/),
+    ]);
+    server.resume();
+    await sleep(50);
+    expect(rejections).toEqual([]);
+  } finally {
+    process.off('unhandledRejection', onRejection);
+  }
+});
