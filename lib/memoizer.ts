@@ -63,7 +63,7 @@ export interface Memoize {
    *   (a function's `circuitBreaker` fields it left out still come from here).
    *
    * Read once, when `memoize()` is called, so they apply only to functions made afterwards: `ttl`,
-   * `keyPrefix`, `lock`, `lockTtl`, `lockWait`, `staleTtl`, `earlyRefresh`, `local` and `clone`.
+   * `keyPrefix`, `lock`, `lockTtl`, `lockWait`, `awaitWrite`, `staleTtl`, `earlyRefresh`, `local` and `clone`.
    */
   configure(options: MemoizerOptions): void;
   /**
@@ -222,7 +222,7 @@ export const memoize: Memoize = processWide;
  * Sets the process-wide store and defaults used by {@link memoize}. The store, the hooks, `timeout`,
  * `circuitBreaker` and `maxValueBytes` apply to functions already made as well (unless a function
  * set its own store or setting; the hooks of both run); `ttl`, `keyPrefix`, `lock`, `lockTtl`,
- * `lockWait`, `staleTtl`, `earlyRefresh`, `local` and `clone` only to functions made afterwards.
+ * `lockWait`, `awaitWrite`, `staleTtl`, `earlyRefresh`, `local` and `clone` only to functions made afterwards.
  * See {@link Memoize.configure}.
  *
  * @example

@@ -34,4 +34,6 @@ async function refresh<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>)
   const begun = await beginEntry(rt, call, lock, true);
   if (begun === undefined || begun.value !== undefined || begun.locked === false) return;
   await compute(rt, call, begun.token, lock?.token);
+  // Nobody waits for a background refresh: it ends (and may start again) once its write was answered.
+  await call.written;
 }
