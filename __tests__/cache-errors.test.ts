@@ -249,3 +249,76 @@ describe('cacheErrors', () => {
     );
   });
 });
+
+describe('cacheErrors with tags', () => {
+  /** A tagged findPost whose errors are cached, in two "processes" (two clients, two memoizers). */
+  function taggedFindPost(keyPrefix: string, tags: unknown, local = false) {
+    const calls = { runs: 0, localHits: 0 };
+    const make = (on: RedisClientType) => {
+      const onHit = (e: CallEvent) => void (e.local === true && calls.localHits++);
+      const memoize = createMemoizer({ store: new RedisStore(on), keyPrefix, onHit });
+      const f = memoize(
+        async function findPost(id: number): Promise<{ id: number; keywords: string[] }> {
+          calls.runs++;
+          throw new NotFoundError(id);
+        },
+        {
+          cacheErrors: (error) => error instanceof NotFoundError,
+          tags: tags as readonly string[],
+          ...(local && { local: true }),
+        },
+      );
+      return { memoize, f };
+    };
+    return { here: make(client), there: make(other), calls };
+  }
+
+  test('a fixed tag list: the error is a hit everywhere, and invalidateTags of its tag ends it', async () => {
+    const prefix = uniquePrefix('errors-tags');
+    const tag = `${prefix}:posts`;
+    const { here, there, calls } = taggedFindPost(prefix, [tag]);
+    expect(await rejection(here.f(1))).toBeInstanceOf(NotFoundError);
+    const hit = await rejection(there.f(1));
+    expect(hit).toMatchObject({ name: 'NotFoundError', code: 'E_NOT_FOUND', cached: true });
+    expect(calls.runs).toBe(1);
+    await there.memoize.invalidateTags([tag]);
+    expect(await rejection(here.f(1))).toBeInstanceOf(NotFoundError);
+    expect(calls.runs).toBe(2);
+    // Another tag leaves it.
+    await there.memoize.invalidateTags([`${prefix}:other`]);
+    expect((await rejection(here.f(1))).cached).toBe(true);
+    expect(calls.runs).toBe(2);
+  });
+
+  test('a fixed tag list with the local tier: invalidateTags elsewhere evicts the local copy', async () => {
+    const prefix = uniquePrefix('errors-tags-local');
+    const tag = `${prefix}:posts`;
+    const { here, there, calls } = taggedFindPost(prefix, [tag], true);
+    await rejection(here.f(1));
+    await until(async () => {
+      const served = await rejection(here.f(1));
+      return served.cached === true && calls.localHits > 0;
+    }, 'the error is served from the local tier');
+    const runs = calls.runs;
+    await there.memoize.invalidateTags([tag]);
+    await until(async () => {
+      await rejection(here.f(1));
+      return calls.runs > runs;
+    }, 'the tag change reaches this process');
+  });
+
+  test('a tags function: the error carries no tags; it is a hit until invalidate', async () => {
+    const prefix = uniquePrefix('errors-tags-fn');
+    const { here, there, calls } = taggedFindPost(prefix, (post: { keywords: string[] }) =>
+      post.keywords.map((k) => `${prefix}:${k}`),
+    );
+    await rejection(here.f(1));
+    expect((await rejection(there.f(1))).cached).toBe(true);
+    await there.memoize.invalidateTags([`${prefix}:redis`]);
+    expect((await rejection(here.f(1))).cached).toBe(true);
+    expect(calls.runs).toBe(1);
+    await there.f.invalidate(1);
+    await rejection(here.f(1));
+    expect(calls.runs).toBe(2);
+  });
+});

@@ -243,6 +243,29 @@ function describeKind(label: string, kind: () => Kind): void {
       await user.usable();
     });
 
+    test('a store made over an object the user already destroyed opens no connection', async () => {
+      const known = await servers.snapshot();
+      const user = await kind().connect();
+      users.push(user);
+      recordDuplicates(user.client, duplicates);
+      await user.closeWith('destroy');
+      const store = new RedisStore(user.client);
+      const memoize = createMemoizer({ store, keyPrefix: uniquePrefix('store-closed'), onError: () => {} });
+      const f = memoize(
+        async function closedTarget(id: number) {
+          return { id };
+        },
+        { local: true },
+      );
+      expect(await f(1)).toEqual({ id: 1 });
+      expect(await f(1)).toEqual({ id: 1 });
+      // Long enough for a connection being set up to show up, if one was opened.
+      await sleep(500);
+      await noneLeftWithin(GONE_WITHIN_MS, 'connections after calls over a destroyed object', () =>
+        servers.openedSince(known),
+      );
+    });
+
     test.each(kind().closeMethods)(
       "the user's %s() first: the library's connections go away by themselves",
       async (method) => {

@@ -3,11 +3,13 @@ import { MemoizeError, SerializationError } from '../errors';
 import { stamp } from '../serializer';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
+import { errorStampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
 import { writeEntry } from './write';
 
 // Cached errors (`cacheErrors`): an error the function threw is stored like a result, for `errorTtl`,
 // so that hits (and the callers waiting on the lock) rethrow it instead of running the function again.
+// A tagged function's error carries its fixed tags (none for a tags function, which reads a result).
 
 /**
  * The function threw `error`: store it when `cacheErrors` says so and the call holds a token, else
@@ -24,6 +26,8 @@ export async function settleError<A extends unknown[], R>(
   let held = lockToken;
   try {
     if (token === undefined || !shouldCacheError(rt, call, error)) return;
+    const tagStamp = errorStampFor(rt, call);
+    if (tagStamp === null) return;
     const { errorTtlMs, ttlJitter, timed, tokenTtlMs, name } = rt.settings;
     let value = encodeError(error);
     const limit = call.guard.settings.maxValueBytes;
@@ -37,7 +41,8 @@ export async function settleError<A extends unknown[], R>(
     const ttlMs = jitteredTtlMs(errorTtlMs, ttlJitter);
     // No stale window: a cached error stops being served when it stops being fresh.
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs: 0 });
-    if (await writeEntry(rt, call, { key: call.key, token, value, ttlMs, tokenTtlMs, lockToken })) held = undefined;
+    const request = { key: call.key, token, value, ttlMs, tokenTtlMs, lockToken, stamp: tagStamp };
+    if (await writeEntry(rt, call, request)) held = undefined;
   } finally {
     if (held !== undefined) releaseLock(rt, call, held);
   }

@@ -3,6 +3,7 @@ import { MemoizeError, SerializationError } from '../errors';
 import { encode, stamp } from '../serializer';
 import type { LockRequest } from '../stores/store';
 import { settleError } from './cached-error';
+import { withEnrollment } from './enrollment';
 import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 import { stampFor } from './tagging';
@@ -51,9 +52,11 @@ export async function rotate<A extends unknown[], R>(
   try {
     const options = { explicit: call.explicit, key: call.key };
     if (rt.settings.tags === undefined) {
-      return { token: await call.guard.run(operation, (store) => store.rotate(request), options) };
+      return { token: await withEnrollment(rt, call, operation, (store) => store.rotate(request), options) };
     }
-    const [token, epoch] = await call.guard.run(
+    const [token, epoch] = await withEnrollment(
+      rt,
+      call,
       operation,
       (store) => Promise.all([store.rotate(request), store.tagEpoch?.()]),
       options,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Begin, LockRequest } from '../stores/store';
+import { withEnrollment } from './enrollment';
 import type { Call, Runtime } from './runtime';
 
 // The caller side of the cross-process compute lock: how long a lock lives, asking for it, waiting
@@ -55,12 +56,15 @@ export async function beginEntry<A extends unknown[], R>(
   const tagged = rt.settings.tags !== undefined;
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue, tagged };
   try {
-    if (!tagged) return await call.guard.run('begin', (store) => store.begin(request), { key: call.key });
+    const options = { key: call.key };
+    if (!tagged) return await withEnrollment(rt, call, 'begin', (store) => store.begin(request), options);
     // The epoch is read in parallel with the begin; both are in before the function runs.
-    const [begun, epoch] = await call.guard.run(
+    const [begun, epoch] = await withEnrollment(
+      rt,
+      call,
       'begin',
       (store) => Promise.all([store.begin(request), store.tagEpoch?.()]),
-      { key: call.key },
+      options,
     );
     call.tagEpoch = epoch;
     return begun;

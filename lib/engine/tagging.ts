@@ -63,3 +63,17 @@ export function stampFor<A extends unknown[], R>(
   );
   return null;
 }
+
+/**
+ * The stamp a tagged function's cached error is written with: the epoch its computation began at,
+ * and the fixed `tags` list; a tags function (which reads a result) gives an error no tags, so only
+ * `invalidate`, `invalidateAll` and its `errorTtl` end it. `undefined` for an untagged function;
+ * `null` when no epoch was read before the computation began (it is then not written).
+ */
+export function errorStampFor<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>): TagStamp | undefined | null {
+  const { tags } = rt.settings;
+  if (tags === undefined) return undefined;
+  const epoch = call.tagEpoch;
+  if (epoch === undefined) return null;
+  return { epoch, tags: typeof tags === 'function' ? [] : (tags as readonly string[]) };
+}

@@ -98,6 +98,14 @@ export interface RotateRequest {
   readonly lock?: LockRequest | undefined;
 }
 
+/** What {@link Store.enroll} is asked: keep an entry in its function's index while its token lives. */
+export interface EnrollRequest {
+  /** The entry's value key. */
+  readonly key: string;
+  /** How long the entry's token lives from now on. */
+  readonly tokenTtlMs: number;
+}
+
 /** What {@link Store.release} is asked. */
 export interface ReleaseRequest {
   /** The entry's value key. */
@@ -204,6 +212,20 @@ export interface Store {
    * Deletes the value and replaces the token with a new one, atomically; resolves the new token.
    */
   rotate(request: RotateRequest): Promise<string>;
+  /**
+   * Optional, for a store whose function index lives apart from the entry (a Redis Cluster's, on the
+   * index's own master): keeps the entry in its function's index for as long as its token lives. The
+   * library sends it alongside `begin` and `rotate` and waits for both before the function runs,
+   * under the circuit of {@link Store.indexKeyOf}; when it fails, the entry is not written, so
+   * `deleteMatching` never misses an entry that could still be written. A store that indexes inside
+   * `begin` and `rotate`, or has no index, leaves it out.
+   */
+  enroll?(request: EnrollRequest): Promise<void>;
+  /**
+   * Optional, with {@link Store.enroll}: the key of the index that `key`'s entry enrolls in, whose
+   * circuit ({@link Store.circuitKeyFor}) counts the enrollment's failures.
+   */
+  indexKeyOf?(key: string): string;
   /** Deletes every entry (value, token, lock) whose value key starts with `prefix`; resolves how many keys. */
   deleteMatching(request: DeleteMatchingRequest): Promise<number>;
   /**

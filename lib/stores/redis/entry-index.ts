@@ -1,5 +1,5 @@
 import { DELETED_SUFFIXES, entryIndexKey, functionPrefixOfValueKey } from '../../key';
-import type { RoundTrip } from '../store';
+import type { EnrollRequest, RoundTrip } from '../store';
 import type { RedisDriver } from './driver';
 import { DELETE_PAGE, INDEX_ADD, INDEX_PAGE } from './tag-scripts';
 import type { RunScript } from './tags';
@@ -40,10 +40,17 @@ export class EntryIndex {
   }
 
   /**
-   * A cluster: keeps `valueKey` in its index for as long as its token lives, sent before the entry's
-   * own command and not waited for: the index lives on one master, whose failure must not stall the
-   * misses of entries on the others. (So on a cluster, an entry whose index update was lost may
-   * outlive `invalidateAll`; see docs/tags.md.)
+   * A cluster: puts an entry in its index for as long as its token lives, awaited by the library
+   * alongside the `begin` or `rotate` that creates the token (see {@link Store.enroll}).
+   */
+  enroll({ key, tokenTtlMs }: EnrollRequest): Promise<void> {
+    return this.run(INDEX_ADD, [indexKeyOf(key)], { member: key, tokenTtlMs });
+  }
+
+  /**
+   * A cluster: raises an entry's score to its token's new expiry after a write, not waited for: the
+   * entry enrolled before it computed, at a score that outlives its token by the pruning margin
+   * unless the computation took longer than that margin.
    */
   keep(valueKey: string, tokenTtlMs: number): void {
     this.run(INDEX_ADD, [indexKeyOf(valueKey)], { member: valueKey, tokenTtlMs }).catch(() => {});

@@ -178,7 +178,9 @@ export class NodeRedisDriver implements RedisDriver {
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
     if (this.kind === 'cluster') return clusterTracking(this.client as ClusterLike);
     if (this.kind === 'sentinel') return sentinelTracking(this.client as unknown as SentinelLike);
-    return startTracking(this.client, this.kind, onGaveUp);
+    // A client not open yet (or closed for good): its tracking connects when (if ever) it opens.
+    const whenOpen = this.isOpen() ? undefined : (connect: () => void) => void this.onceOpen(connect);
+    return startTracking(this.client, this.kind, onGaveUp, whenOpen);
   }
 }
 

@@ -6,6 +6,7 @@ import type {
   Begin,
   BeginRequest,
   DeleteMatchingRequest,
+  EnrollRequest,
   InvalidateTagsRequest,
   ReadManyRequest,
   ReleaseRequest,
@@ -102,7 +103,19 @@ export class RedisStore implements Store {
     const run = <Q, T>(script: Script<Q, T>, keys: string[], request: Q) => this.#eval(script, keys, request);
     this.#tags = new RedisTags(this.#driver, run, this.#oneServer);
     this.#index = new EntryIndex(this.#driver, run, this.#oneServer, scanCount);
+    if (!this.#oneServer) {
+      // One server indexes an entry inside `begin` and `rotate`; a cluster's index is on another
+      // master, so the library enrolls the entry alongside them, under the index's circuit.
+      const index = this.#index;
+      this.enroll = (request) => index.enroll(request);
+      this.indexKeyOf = indexKeyOf;
+    }
   }
+
+  /** A cluster's: keeps an entry in its function's index (see {@link Store.enroll}). */
+  readonly enroll?: (request: EnrollRequest) => Promise<void>;
+  /** A cluster's: the key of the index an entry enrolls in. */
+  readonly indexKeyOf?: (key: string) => string;
 
   /** Stores over one client share its health, and so one circuit breaker. */
   get circuitKey(): object {
@@ -135,8 +148,7 @@ export class RedisStore implements Store {
     return valid ?? this.#begin(request, 'skip');
   }
 
-  async #begin(request: BeginRequest, tagMode: '' | 'check' | 'raw' | 'skip'): Promise<StoreBegin> {
-    if (!this.#oneServer) this.#index.keep(request.key, request.tokenTtlMs);
+  #begin(request: BeginRequest, tagMode: '' | 'check' | 'raw' | 'skip'): Promise<StoreBegin> {
     return this.#run(BEGIN, { ...request, tagMode });
   }
 
@@ -181,8 +193,7 @@ export class RedisStore implements Store {
     }
   }
 
-  async rotate(request: RotateRequest): Promise<string> {
-    if (!this.#oneServer) this.#index.keep(request.key, request.tokenTtlMs);
+  rotate(request: RotateRequest): Promise<string> {
     return this.#run(ROTATE, request);
   }
 

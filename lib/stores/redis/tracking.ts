@@ -247,9 +247,15 @@ export class ServerTracking implements Tracking {
 /**
  * Starts tracking for a plain node-redis client on a connection of its own; `undefined` for what
  * cannot be tracked this way: a cluster (its keys live on several servers), a sentinel, or an object
- * without `duplicate`. `onGaveUp` is told when the connection ended by itself.
+ * without `duplicate`. `onGaveUp` is told when the connection ended by itself. With `whenOpen`, the
+ * connection connects only once the user's client is open: a client closed for good never opens one.
  */
-export function startTracking(client: object, kind: ClientKind, onGaveUp: () => void): ServerTracking | undefined {
+export function startTracking(
+  client: object,
+  kind: ClientKind,
+  onGaveUp: () => void,
+  whenOpen?: (connect: () => void) => void,
+): ServerTracking | undefined {
   const trackable = client as Trackable;
   if (kind !== 'client' || typeof trackable.duplicate !== 'function') return undefined;
   let connection: TrackingConnection;
@@ -262,6 +268,10 @@ export function startTracking(client: object, kind: ClientKind, onGaveUp: () => 
   const tracking = new ServerTracking(connection, onGaveUp);
   connection.unref?.();
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
-  connection.connect().catch(() => {});
+  const connect = () => {
+    if (!tracking.closed) connection.connect().catch(() => {});
+  };
+  if (whenOpen === undefined) connect();
+  else whenOpen(connect);
   return tracking;
 }
