@@ -18,13 +18,26 @@ export function withEnrollment<T, A extends unknown[], R>(
   options: RunOptions,
 ): Promise<T> {
   const begun = call.guard.run(operation, work, options);
+  const enrolled = enrollment(rt, call, options.explicit);
+  return enrolled === undefined ? begun : Promise.all([begun, enrolled]).then(([value]) => value);
+}
+
+/**
+ * The entry's enrollment alone, sent now under the index's circuit; `undefined` for a store without
+ * an index apart from its entries. A read that begins the entry (`miss.ts readOrBegin`) sends it with
+ * its begin and waits for it only when the begin found no value: a hit needs no enrollment.
+ */
+export function enrollment<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  explicit?: boolean,
+): Promise<void> | undefined {
   const { store } = call.guard;
   const enroll = store.enroll;
-  if (enroll === undefined) return begun;
+  if (enroll === undefined) return undefined;
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs };
-  const enrolled = call.guard.run('enroll', (s) => enroll.call(s, request), {
-    explicit: options.explicit,
+  return call.guard.run('enroll', (s) => enroll.call(s, request), {
+    explicit,
     key: store.indexKeyOf?.(call.key) ?? call.key,
   });
-  return Promise.all([begun, enrolled]).then(([value]) => value);
 }

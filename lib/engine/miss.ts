@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { MemoizeError } from '../errors';
 import type { Begin, LockRequest } from '../stores/store';
+import { enrollment } from './enrollment';
 import { compute } from './fill';
 import { abandonLock, beginEntry, requestLock, type WaitOutcome, waitForHolder } from './lock';
 import type { Call, Runtime } from './runtime';
@@ -38,13 +39,22 @@ export function readOrBegin<A extends unknown[], R>(rt: Runtime<A, R>, call: Beg
   const lock = requestLock(rt);
   const askedAt = performance.now();
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
+  // A cluster's enrollment goes alongside, as with every begin; only a miss waits for it.
+  const enrolled = enrollment(rt, call)?.then(
+    () => undefined,
+    (failure: unknown) => ({ failure }),
+  );
   call.guard
     .run('read', (store) => store.begin(request), { key: call.key })
     .then(
       (begun) => {
         if (begun.value !== undefined) return call.answered(begun.value);
         rt.misses.observe(true);
-        call.resolve(rt.holding(call, afterBegin(rt, call, lock, begun, askedAt)));
+        const work =
+          enrolled === undefined
+            ? afterBegin(rt, call, lock, begun, askedAt)
+            : enrolled.then((failed) => afterBegin(rt, call, lock, failed ?? begun, askedAt));
+        call.resolve(rt.holding(call, work));
       },
       (error: MemoizeError) => {
         abandonLock(rt, call, lock);
@@ -55,14 +65,23 @@ export function readOrBegin<A extends unknown[], R>(rt: Runtime<A, R>, call: Beg
     .catch((error: unknown) => call.reject(error));
 }
 
-/** What a begin found: no store (compute without it), a value, the lock (compute), or its holder (wait). */
+/**
+ * What a begin found: no store (compute without it), a value, the lock (compute), or its holder
+ * (wait). A failure of the enrollment that went with it counts as a failed begin: reported, the lock
+ * let go, and the function runs without the store.
+ */
 async function afterBegin<A extends unknown[], R>(
   rt: Runtime<A, R>,
   call: Call<R>,
   lock: LockRequest | undefined,
-  begun: Begin | undefined,
+  begun: Begin | undefined | { failure: unknown },
   askedAt: number,
 ): Promise<R> {
+  if (begun !== undefined && 'failure' in begun) {
+    rt.report(begun.failure, call, 'begin');
+    abandonLock(rt, call, lock);
+    return compute(rt, call, undefined);
+  }
   if (begun === undefined) return compute(rt, call, undefined);
   if (begun.value !== undefined) return found(rt, call, begun.value, begun.tags);
   if (lock === undefined || begun.locked !== false) return compute(rt, call, begun.token, lock?.token);
