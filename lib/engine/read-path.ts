@@ -234,7 +234,7 @@ async function join<A extends unknown[], R>(
     return result;
   }
   const next = rt.flights.get(key);
-  if (next === undefined || next === flight) return start(rt, key, args, trace);
+  if (next === undefined) return start(rt, key, args, trace);
   const again = await next.promise;
   rt.events.joined(trace, next);
   return again;
