@@ -149,7 +149,8 @@ export interface MemoizerOptions extends Hooks {
    * the lock still held and waits for its release and the value (with `lock: false`, it computes too).
    * A failed or refused write is reported to `onError`, never to the caller. `true`: the caller gets
    * the result after the write was acknowledged, so the next call for the same arguments anywhere
-   * hits; a miss costs that round trip more. `refresh` always waits for its write.
+   * hits; a miss costs that round trip more. `refresh`, and a function with `tags`, always wait for
+   * their write.
    * @default false
    */
   awaitWrite?: boolean;

@@ -34,9 +34,11 @@ export async function compute<A extends unknown[], R>(
   rt.events.miss(call);
   if (token === undefined) return result;
   const { acknowledged } = await save(rt, call, token, result, computeMs, lockToken);
-  // Sent is enough for the caller (unless `awaitWrite`, or an explicit `refresh`): a later call's read
-  // goes out after the write on the same connection. Callers who joined the flight wait for the answer.
-  if (call.explicit || rt.settings.awaitWrite) await acknowledged;
+  // Sent is enough for the caller: a later call's read goes out after the write on the same
+  // connection; callers who joined the flight wait for the answer. Not with `awaitWrite`, nor for an
+  // explicit `refresh`, nor for a tagged result, whose write on a cluster first makes its tag keys
+  // exist (a read in between would find a recreated tag key and the entry's old value valid).
+  if (call.explicit || rt.settings.awaitWrite || rt.settings.tags !== undefined) await acknowledged;
   else call.written = acknowledged;
   return result;
 }
