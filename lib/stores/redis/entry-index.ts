@@ -1,4 +1,4 @@
-import { DELETED_SUFFIXES, entryIndexKey, functionPrefixOfValueKey } from '../../key';
+import { DELETED_SUFFIXES, deletedKeysOf, entryIndexKey, functionPrefixOfValueKey } from '../../key';
 import type { RoundTrip } from '../store';
 import type { RedisDriver } from './driver';
 import { DELETE_PAGE, INDEX_ADD, INDEX_PAGE } from './tag-scripts';
@@ -16,10 +16,7 @@ export function indexKeyOf(valueKey: string): string {
   return entryIndexKey(functionPrefixOfValueKey(valueKey) ?? `${valueKey}:`);
 }
 
-/** Every key deleting the entry at `valueKey` removes: value, token, lock, stamp. */
-export function deletedKeysOf(valueKey: string): string[] {
-  return [valueKey, ...DELETED_SUFFIXES.map((s) => valueKey + s)];
-}
+export { deletedKeysOf };
 
 /**
  * Each function's entry index: a sorted set of the value keys whose tokens live, scored by when
