@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
-import { lockKeyOf, stampKeyOf, TAG_KEY_PREFIX, tokenKeyOf, trackedPrefixOf, waitersKeyOf } from '../lib/key';
+import {
+  functionKeyPrefix,
+  lockKeyOf,
+  stampKeyOf,
+  TAG_KEY_PREFIX,
+  tokenKeyOf,
+  trackedPrefixOf,
+  valueKey,
+  waitersKeyOf,
+} from '../lib/key';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
@@ -148,5 +157,31 @@ test('a miss, an invalidate and invalidateAll each push the value key once; noth
     await elsewhereStore.close();
     await waiterStore.close();
     await own.quit();
+  }
+});
+
+test('keyPrefixes nested by `:` share the shorter tracked prefix; each function hears its own entries', async () => {
+  const outer = uniquePrefix('nested');
+  const store = new RedisStore(client);
+  try {
+    const tracking = store.tracking();
+    if (tracking === undefined) throw new Error('no tracking');
+    const inner = functionKeyPrefix(`${outer}:sub`, 'f');
+    const top = functionKeyPrefix(outer, 'f');
+    const heard = { inner: [] as Array<string | null>, top: [] as Array<string | null> };
+    // The inner keyPrefix first: the outer one then covers it, and tracking starts over with `outer:`.
+    const stops = [tracking.watch(inner, (k) => heard.inner.push(k))];
+    await until(() => tracking.covers(inner), 'the inner keyPrefix covered');
+    stops.push(tracking.watch(top, (k) => heard.top.push(k)));
+    await until(() => tracking.covers(inner) && tracking.covers(top), 'both covered by the outer prefix');
+    heard.inner.length = 0;
+    heard.top.length = 0;
+    await client.set(valueKey(inner, 'x'), 'v');
+    await client.set(valueKey(top, 'x'), 'v');
+    await until(() => heard.inner.length > 0 && heard.top.length > 0, 'both changes delivered');
+    expect(heard).toEqual({ inner: [valueKey(inner, 'x')], top: [valueKey(top, 'x')] });
+    for (const stop of stops) stop();
+  } finally {
+    await store.close();
   }
 });
