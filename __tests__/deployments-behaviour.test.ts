@@ -118,7 +118,7 @@ describe.each(KINDS)('%s', (kind) => {
         client.on('error', () => {});
         await client.connect();
         try {
-          for await (const keys of client.scanIterator({ MATCH: `${keyPrefix}:value:*`, COUNT: 1000 })) {
+          for await (const keys of client.scanIterator({ MATCH: `${keyPrefix}*:value:{*`, COUNT: 1000 })) {
             count += keys.length;
           }
         } finally {

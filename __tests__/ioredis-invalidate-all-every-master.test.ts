@@ -65,16 +65,17 @@ describe.each<[string, () => Promise<Redis | Cluster>, () => Promise<string[]>]>
       await other(id);
     }
     const urls = await servers();
-    const before = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}:target:*`)));
+    // Value keys (`keyPrefix:target:{…}`) and their side keys (`keyPrefix#:target:{…}:g`).
+    const before = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}*:target:{*`)));
     // Values and tokens, spread over every master.
     expect(before.flat()).toHaveLength(2 * ids.length);
     for (const keys of before) expect(keys.length).toBeGreaterThan(0);
 
     await f.invalidateAll();
 
-    const after = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}:target:*`)));
+    const after = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}*:target:{*`)));
     expect(after.flat()).toEqual([]);
-    const others = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}:other:*`)));
+    const others = await Promise.all(urls.map((url) => scanServer(url, `${keyPrefix}*:other:{*`)));
     expect(others.flat()).toHaveLength(2 * ids.length);
     runs = 0;
     await f(7);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { RedisClientType } from 'redis';
 import type { MemoizeErrorCode } from '../lib/errors';
+import { lockKeyOf } from '../lib/key';
 import type { Memoized } from '../lib/memoize';
 import { createMemoizer } from '../lib/memoizer';
 import type { MemoizeOptions } from '../lib/options';
@@ -321,7 +322,7 @@ describe('across processes (forked children, the suite Redis)', () => {
     victimCall.catch(() => {});
     expect((await victim.computing()).n).toBe(1);
     const lockTakenBy = performance.now(); // the victim's lock was taken just before this
-    const lockKey = `${here.keyFor(3)}:l`;
+    const lockKey = lockKeyOf(here.keyFor(3));
     expect(await client.get(lockKey)).not.toBeNull();
 
     const waiters = [b.call(3), c.call(3), here(3)];
@@ -514,7 +515,7 @@ describe.each([
     const fb = memoized(sb, keyPrefix, b.fn, { lockTtl: '2s' });
     const fc = memoized(sc, keyPrefix, c.fn, { lockTtl: '2s' });
     const valueKey = fa.keyFor(1);
-    const lockKey = `${valueKey}:l`;
+    const lockKey = lockKeyOf(valueKey);
     const peek = (key: string) => sa.inner.get(key);
 
     const pa = fa(1);
@@ -591,7 +592,7 @@ describe.each([
       },
       { lockTtl: '10s' },
     );
-    const lockKey = `${fa.keyFor(1)}:l`;
+    const lockKey = lockKeyOf(fa.keyFor(1));
 
     const pa1 = fa(1);
     const gateA1 = await a.started(1);
@@ -640,7 +641,7 @@ describe.each([
     expect(await refreshed).toBe('fresh');
     expect(await within(pb, 1500, 'the waiter gets the refreshed value')).toBe('fresh');
     expect(b.runs).toHaveLength(1); // only the first fill
-    expect(await sa.inner.get(`${fa.keyFor(1)}:l`)).toBeNull();
+    expect(await sa.inner.get(lockKeyOf(fa.keyFor(1)))).toBeNull();
   });
 });
 

@@ -1,4 +1,5 @@
 import type { RedisClientType } from 'redis';
+import { tokenKeyOf } from '../lib/key';
 import { createMemoizer, type Memoize } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
 import type { Store } from '../lib/stores/store';
@@ -181,7 +182,7 @@ describe('race safety across clients (two processes on one Redis)', () => {
     const pending = f(3);
     await untilRuns(runs, 1);
     // What a restart leaves behind for this entry: nothing. (Fault tests restart real servers.)
-    await client.unlink([f.keyFor(3), `${f.keyFor(3)}:g`]);
+    await client.unlink([f.keyFor(3), tokenKeyOf(f.keyFor(3))]);
     runs[0]!.resolve('from before');
     await pending;
     expect(await client.exists(f.keyFor(3))).toBe(0);

@@ -1,3 +1,4 @@
+import slotOf from 'cluster-key-slot';
 import type { RedisClientType } from 'redis';
 import { tokenKeyOf } from '../lib/key';
 import { MemoryStore } from '../lib/stores/memory';
@@ -21,10 +22,14 @@ storeContract('MemoryStore contract', () => new MemoryStore());
 describe('RedisStore on the server', () => {
   test('value and token share one hash tag, and the token outlives the value', async () => {
     const store = new RedisStore(client);
-    const key = `${uniquePrefix('raw')}:fn:{abc}`;
+    const keyPrefix = uniquePrefix('raw');
+    const key = `${keyPrefix}:fn:{abc}`;
     const { token } = await store.begin({ key, tokenTtlMs: 600_000 });
     await store.set({ key, token: token!, value: 'v', ttlMs: 5_000, tokenTtlMs: 600_000 });
-    expect((await client.keys(`${key}*`)).sort()).toEqual([key, tokenKeyOf(key)]);
+    expect((await client.keys(`${keyPrefix}*{abc}*`)).sort()).toEqual([key, tokenKeyOf(key)].sort());
+    // The token lives outside the tracked `keyPrefix:`, with the value's hash tag.
+    expect(tokenKeyOf(key)).toBe(`${keyPrefix}#:fn:{abc}:g`);
+    expect(slotOf(tokenKeyOf(key))).toBe(slotOf(key));
     expect(await client.pTTL(key)).toBeGreaterThan(4_000);
     expect(await client.pTTL(key)).toBeLessThanOrEqual(5_000);
     expect(await client.pTTL(tokenKeyOf(key))).toBeGreaterThan(500_000);

@@ -67,6 +67,25 @@ describe('version', () => {
     expect(await client.exists([v10.render.keyFor(1), v10.render.keyFor(2)])).toBe(2);
   });
 
+  test('invalidateAll of version 1 leaves version 2 alone: each version has its own entry index', async () => {
+    // Versions whose prefixes differ only in their last character (`v1`, `v2`) once shared one
+    // index key, so invalidateAll of one deleted the other's entries.
+    const prefix = uniquePrefix('version-index');
+    const v1 = deploy(prefix, 1, 'one');
+    const v2 = deploy(prefix, 2, 'two');
+    for (const d of [v1, v2]) {
+      await d.render(1);
+      await d.render(2);
+    }
+    await v1.render.invalidateAll();
+    expect(await client.exists([v1.render.keyFor(1), v1.render.keyFor(2)])).toBe(0);
+    expect(await client.exists([v2.render.keyFor(1), v2.render.keyFor(2)])).toBe(2);
+    expect(await v2.render(1)).toBe('two 1');
+    expect(v2.runs()).toBe(2);
+    await v2.render.invalidateAll();
+    expect(await client.exists([v2.render.keyFor(1), v2.render.keyFor(2)])).toBe(0);
+  });
+
   test('a versioned function keeps a local tier, which changes made elsewhere evict', async () => {
     const prefix = uniquePrefix('version-local');
     const store = new RedisStore(client);

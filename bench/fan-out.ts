@@ -2,7 +2,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createMemoizer } from '../lib';
-import { asyncRate, summarize } from './lib/measure';
+import { asyncRate, median, summarize } from './lib/measure';
 import { type BenchClient, connectClient, unlinkMatching } from './lib/redis-client';
 import { benchRedis } from './lib/redis-server';
 import { type BenchResult, verdict } from './lib/report';
@@ -72,11 +72,29 @@ class Trackers {
   }
 }
 
+/** The figures of issue 16 this bench checks: misses keep 70% of their untracked rate... */
+const MISS_TARGET = 0.7;
+/** ...and a write outside the library's keys costs Redis at most 1.2x its untracked time. */
+const SET_COST_TARGET = 1.2;
+/** Windows per round of the SET rows. */
+const SET_WINDOWS = 10;
+
+/** SETs per second of server time since the last `CONFIG RESETSTAT` (INFO commandstats). */
+async function setsPerServerSecond(client: BenchClient): Promise<number> {
+  const info = String(await client.sendCommand(['INFO', 'commandstats']));
+  const match = /cmdstat_set:calls=(\d+),usec=(\d+)/.exec(info);
+  if (match === null) throw new Error('fan-out: no SET in INFO commandstats');
+  return (Number(match[1]) * 1e6) / Number(match[2]);
+}
+
 /**
- * Tracking fan-out: `functions` memoized functions, each with `local` in `processes` other
- * processes (tracking their prefixes), against none tracked. Rows: misses/s of one more process
- * (fresh arguments, round-robin over the functions), and a plain `SET` of a key outside them. Each
- * round measures both with and without the trackers, the order alternating; its own redis-server.
+ * Tracking fan-out (issue 16): `functions` memoized functions, each with `local` in `processes` other
+ * processes (tracking them), against no process tracking. Rows: (b) misses/s of one more process
+ * (fresh arguments, round-robin over the functions); (a) the cost of a plain `SET` of a key outside
+ * every keyPrefix as Redis measures it (server time per call, from INFO commandstats, shown as SETs per
+ * server-second: Redis checks each write against every tracked prefix, inside the command), and the
+ * same SETs' rate as the client sees it (info). Each round measures both with and without the
+ * trackers, the order alternating; its own redis-server.
  */
 export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> {
   const { tag, rounds, functions = 100, processes = 8, roundMs = 250 } = options;
@@ -106,31 +124,62 @@ export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> 
       return (all[n % functions] as (id: number) => Promise<unknown>)(n);
     };
     const elsewhere = () => client.set(`${tag}:elsewhere:${next++ % 1000}`, 'v');
-    const measure = async (call: () => Promise<unknown>, ms: number) => {
-      const opsPerSecond = await asyncRate(call, IN_FLIGHT, ms);
+    const settle = async () => {
       if (failures > 0) throw new Error(`fan-out: ${failures} store failures during a round`);
-      await unlinkMatching(client, `${keyPrefix}:*`);
+      // Value keys and their side keys (`keyPrefix#:...`).
+      await unlinkMatching(client, `${keyPrefix}*`);
+    };
+    const misses = async (ms: number) => {
+      const opsPerSecond = await asyncRate(miss, IN_FLIGHT, ms);
+      await settle();
       return opsPerSecond;
     };
-    const cases = [
-      { name: `misses, ${functions} functions x ${processes} processes`, call: miss, base: 'no process tracking' },
-      { name: `plain SET elsewhere, ${functions} x ${processes} tracked`, call: elsewhere, base: 'nothing tracked' },
+    // Redis times each call in wall-clock microseconds, so a call during which the machine preempted
+    // it counts milliseconds: each round is cut into windows and its figures are the windows' medians.
+    const sets = async (ms: number) => {
+      const server: number[] = [];
+      const clientRates: number[] = [];
+      for (let w = 0; w < SET_WINDOWS; w++) {
+        await client.sendCommand(['CONFIG', 'RESETSTAT']);
+        clientRates.push(await asyncRate(elsewhere, IN_FLIGHT, ms / SET_WINDOWS));
+        server.push(await setsPerServerSecond(client));
+      }
+      await settle();
+      return { server: median(server), opsPerSecond: median(clientRates) };
+    };
+    const setName = `plain SET elsewhere, ${functions} x ${processes} tracked`;
+    const rows = [
+      {
+        name: `misses, ${functions} functions x ${processes} processes`,
+        base: 'no process tracking',
+        target: MISS_TARGET,
+      },
+      {
+        name: `${setName}: server time (SETs per server-second)`,
+        base: 'nothing tracked',
+        target: 1 / SET_COST_TARGET,
+      },
+      { name: `${setName}: client ops/s`, base: 'nothing tracked', target: undefined },
     ];
-    const measured = cases.map(() => ({ off: [] as number[], on: [] as number[] }));
-    for (const on of [false, true]) {
+    const measured = rows.map(() => ({ off: [] as number[], on: [] as number[] }));
+    const round = async (on: boolean, ms: number) => {
       await trackers.set(on, client);
-      for (const c of cases) await measure(c.call, roundMs);
-    }
+      const missRate = await misses(ms);
+      const set = await sets(ms);
+      return [missRate, set.server, set.opsPerSecond];
+    };
+    for (const on of [false, true]) await round(on, roundMs);
     for (let r = 0; r < rounds; r++) {
       for (const on of r % 2 === 0 ? [true, false] : [false, true]) {
-        await trackers.set(on, client);
-        for (const [i, c] of cases.entries()) measured[i]?.[on ? 'on' : 'off'].push(await measure(c.call, roundMs));
+        const figures = await round(on, roundMs);
+        for (const [i, figure] of figures.entries()) measured[i]?.[on ? 'on' : 'off'].push(figure);
       }
     }
-    return cases.map((c, i) => {
+    return rows.map((row, i) => {
       const { off = [], on = [] } = measured[i] ?? {};
       const candidateName = i === 0 ? `${processes} processes with local: true` : `${processes} processes tracking`;
-      return verdict(summarize(off, on), { suite: 'fan-out', case: c.name, baselineName: c.base, candidateName });
+      const fields = { suite: 'fan-out' as const, case: row.name, baselineName: row.base, candidateName };
+      return verdict(summarize(off, on), fields, row.target);
     });
   } finally {
     await trackers.close();

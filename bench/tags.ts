@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { spawnRedis } from '../__tests__/helpers/redis-server';
-import { stampKeyOf, tagKey } from '../lib/key';
+import { lockKeyOf, stampKeyOf, tagKey, tokenKeyOf } from '../lib/key';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
 import { encodeStamp } from '../lib/stores/tag-stamp';
@@ -118,8 +118,8 @@ async function tagInvalidation(client: Client): Promise<string[]> {
 /** The invalidateAll this version replaced: SCAN every key for the prefix, one UNLINK per entry. */
 async function invalidateAllByScan(client: Client, entriesPrefix: string): Promise<void> {
   for await (const keys of client.scanIterator({ MATCH: `${entriesPrefix}*`, COUNT: 1000 })) {
-    const entries = new Set(keys.map((k) => k.replace(/:[glwt]$/, '')));
-    await Promise.all([...entries].map((k) => client.unlink([k, `${k}:g`, `${k}:l`])));
+    // Value keys: their token and lock are side keys, outside the prefix.
+    await Promise.all(keys.map((k) => client.unlink([k, tokenKeyOf(k), lockKeyOf(k)])));
   }
 }
 

@@ -1,11 +1,29 @@
 // The key format, composed and parsed here and nowhere else.
 //
-// Every key of one memoized function starts with its function prefix, `keyPrefix:name:`, or
-// `keyPrefix:name:v<version>` for a versioned function. An entry's value lives at
-// `<function prefix>{digest}`; the braces are a Redis Cluster hash tag, so the entry's
-// sibling keys (generation token, compute lock, waiters mark: the value key plus a suffix) live in
-// the same slot and one script can touch them all. A value key is the only kind that ends with `}`.
+// A memoized function's function prefix is `keyPrefix:name:`, or `keyPrefix:name:v<version>` for a
+// versioned function. An entry's value lives at `<function prefix>{digest}`: the braces are a Redis
+// Cluster hash tag, and a value key is the only kind that ends with `}`.
+//
+// The entry's other keys (generation token, compute lock, waiters mark, tag stamp) and the
+// function's entry index live on the side: the same key with `#` inserted where the keyPrefix ends,
+// `keyPrefix#:name:{digest}:g` (`:l`, `:w`, `:t`) and `keyPrefix#:name:#entries`. Why:
+//
+// - The local tier tracks one broadcast prefix per keyPrefix, `keyPrefix:` (see
+//   `trackedPrefixOf`), not one per function: Redis checks every tracked prefix on every write
+//   anywhere. Side keys do not start with `keyPrefix:`, so only value keys are pushed: one push per
+//   changed entry per tracking process, not five (token and lock change on every miss).
+// - The `{digest}` hash tag stays, so one script still touches all of an entry's keys in one slot.
+// - `#` goes right after the keyPrefix, before the `:` that ends it: name and version have no `:`
+//   and the digest neither, so the keyPrefix ends at the second-to-last `:` of a value key (a
+//   keyPrefix may hold `:` itself), and side keys map back to value keys one to one. A `#` inside a
+//   name could not be told apart from this mark, one after the keyPrefix can. A side key starts with
+//   `keyPrefix`, so an ACL key pattern `~keyPrefix*` grants both.
+// - A side key falls under a tracked prefix only when another keyPrefix in use is a `:`-prefix of
+//   this one (`app` and `app:cache`: `app:` is tracked and covers everything of `app:cache`) or is
+//   this one followed by `#`. That only costs pushes: nothing routes a key that does not end with `}`.
 
+/** Inserted where the keyPrefix ends, to move an entry's side keys out of the tracked prefix. */
+const SIDE_MARK = '#';
 /** Suffix of the key that holds an entry's generation token. */
 const TOKEN_SUFFIX = ':g';
 /** Suffix of the key that holds an entry's cross-process compute lock. */
@@ -16,9 +34,44 @@ const WAITERS_SUFFIX = ':w';
 const STAMP_SUFFIX = ':t';
 const SIBLING_SUFFIXES = [TOKEN_SUFFIX, LOCK_SUFFIX, WAITERS_SUFFIX, STAMP_SUFFIX];
 
-// Tags live in one namespace per store, outside every function's keys: a function prefix has no `{`
-// and ends with `:`, so it is never a prefix of these keys nor they of it (Redis refuses overlapping
-// tracking prefixes). Each tag key carries the tag as its hash tag, so tags spread over a cluster.
+/**
+ * Where the keyPrefix of a value key or function prefix ends: the second-to-last `:` (the one
+ * before the name), or -1 for a key with fewer than two `:`, which the library never composes.
+ */
+function keyPrefixEnd(key: string): number {
+  const last = key.lastIndexOf(':');
+  return last < 1 ? -1 : key.lastIndexOf(':', last - 1);
+}
+
+/** `key` with the side mark where its keyPrefix ends (at the start, for a key with fewer than two `:`). */
+function sideOf(key: string): string {
+  const end = keyPrefixEnd(key);
+  return end < 0 ? SIDE_MARK + key : key.slice(0, end) + SIDE_MARK + key.slice(end);
+}
+
+/**
+ * The same rule in Lua, for scripts that read value keys from an entry index: sets `side` to the
+ * side form of the value key `m` (append a suffix for a sibling key).
+ */
+export const SIDE_OF_LUA = `local kp, rest = string.match(m, '^(.*)(:[^:]*:[^:]*)$')
+if not kp then kp, rest = '', m end
+local side = kp .. '${SIDE_MARK}' .. rest`;
+
+/**
+ * The broadcast prefix that tracking `watchedPrefix` (a function prefix, or {@link TAG_KEY_PREFIX})
+ * asks Redis for: `keyPrefix:` for a function prefix, so that every function of one keyPrefix shares
+ * one tracked prefix; the tag namespace as it is.
+ */
+export function trackedPrefixOf(watchedPrefix: string): string {
+  if (watchedPrefix === TAG_KEY_PREFIX) return watchedPrefix;
+  const end = keyPrefixEnd(watchedPrefix);
+  return end < 0 ? watchedPrefix : watchedPrefix.slice(0, end + 1);
+}
+
+// Tags live in one namespace per store, outside every function's keys. A tracked `keyPrefix:` has no
+// `{`, so this prefix never covers it, and it covers this prefix only for the keyPrefix
+// `cache-memoize` (tracking then keeps the shorter one: Redis refuses overlapping prefixes). Each tag
+// key carries the tag as its hash tag, so tags spread over a cluster.
 
 /** What every tag key starts with; the local tier tracks it. */
 export const TAG_KEY_PREFIX = 'cache-memoize:tag{';
@@ -37,18 +90,19 @@ export function tagOfKey(key: string): string | undefined {
 
 /**
  * The key of a function's entry index: a sorted set of its value keys, scored by when their tokens
- * expire, so that `invalidateAll` reads its own entries and not the keyspace. It is outside the
- * function prefix, so index updates are not pushed to the local tiers that track the prefix.
+ * expire, so that `invalidateAll` reads its own entries and not the keyspace. It is a side key
+ * (`keyPrefix#:name:#entries`, `keyPrefix#:name:v<version>#entries`): index updates are not pushed
+ * to the local tiers, and each version has its own.
  */
 export function entryIndexKey(functionPrefix: string): string {
-  return `${functionPrefix.slice(0, -1)}#entries`;
+  return `${sideOf(functionPrefix)}#entries`;
 }
 
 /**
- * The part every key of one memoized function starts with: `keyPrefix:name:`, or with a `version`,
- * `keyPrefix:name:v<version>`. All parts are validated when options are parsed: no `{` or `}`, and
- * `name` and `version` have no `:`. Only a versioned prefix does not end with `:`, so no keyPrefix and
- * name of an unversioned function can spell a versioned one's prefix.
+ * The part every value key of one memoized function starts with: `keyPrefix:name:`, or with a
+ * `version`, `keyPrefix:name:v<version>`. All parts are validated when options are parsed: no `{` or
+ * `}`, and `name` and `version` have no `:`. Only a versioned prefix does not end with `:`, so no
+ * keyPrefix and name of an unversioned function can spell a versioned one's prefix.
  */
 export function functionKeyPrefix(keyPrefix: string, name: string, version?: string): string {
   return version === undefined ? `${keyPrefix}:${name}:` : `${keyPrefix}:${name}:v${version}`;
@@ -60,31 +114,37 @@ export function valueKey(functionPrefix: string, digest: string): string {
 }
 
 /**
- * What every key of every entry of one function starts with: the function prefix and the opening
- * brace, so that `invalidateAll` of `memo:user:` never reaches the entries of `memo:user:x:`.
+ * What every value key of one function starts with: the function prefix and the opening brace, so
+ * that `invalidateAll` of `memo:user:` never reaches the entries of `memo:user:x:`. The entries' side
+ * keys start with {@link sideEntriesPrefix} of it.
  */
 export function entriesPrefix(functionPrefix: string): string {
   return `${functionPrefix}{`;
 }
 
+/** What the side keys (token, lock, waiters mark, stamp) of the entries under `entriesPrefix` start with. */
+export function sideEntriesPrefix(entriesPrefix: string): string {
+  return sideOf(entriesPrefix);
+}
+
 /** The key of the generation token that guards writes to the entry at `valueKey`. */
 export function tokenKeyOf(valueKey: string): string {
-  return valueKey + TOKEN_SUFFIX;
+  return sideOf(valueKey) + TOKEN_SUFFIX;
 }
 
 /** The key of an entry's compute lock. */
 export function lockKeyOf(valueKey: string): string {
-  return valueKey + LOCK_SUFFIX;
+  return sideOf(valueKey) + LOCK_SUFFIX;
 }
 
 /** The key that says someone waits for an entry's lock. */
 export function waitersKeyOf(valueKey: string): string {
-  return valueKey + WAITERS_SUFFIX;
+  return sideOf(valueKey) + WAITERS_SUFFIX;
 }
 
 /** The key of a tagged entry's stamp (its tag epoch and tags). */
 export function stampKeyOf(valueKey: string): string {
-  return valueKey + STAMP_SUFFIX;
+  return sideOf(valueKey) + STAMP_SUFFIX;
 }
 
 /**
@@ -92,21 +152,32 @@ export function stampKeyOf(valueKey: string): string {
  * waiters, stamp.
  */
 export function entryKeysOf(valueKey: string): [string, string, string, string, string] {
-  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), waitersKeyOf(valueKey), stampKeyOf(valueKey)];
+  const side = sideOf(valueKey);
+  return [valueKey, side + TOKEN_SUFFIX, side + LOCK_SUFFIX, side + WAITERS_SUFFIX, side + STAMP_SUFFIX];
 }
 
-/** The suffixes of the keys that deleting an entry removes besides its value: token, lock, stamp. */
+/** The suffixes of the side keys that deleting an entry removes besides its value: token, lock, stamp. */
 export const DELETED_SUFFIXES: readonly string[] = [TOKEN_SUFFIX, LOCK_SUFFIX, STAMP_SUFFIX];
 
-/** The value key that an entry's key (value, token, lock or waiters mark) belongs to. */
+/** Every key deleting the entry at `valueKey` removes: value, token, lock, stamp. */
+export function deletedKeysOf(valueKey: string): string[] {
+  const side = sideOf(valueKey);
+  return [valueKey, ...DELETED_SUFFIXES.map((suffix) => side + suffix)];
+}
+
+/** The value key that an entry's key (value, token, lock, waiters mark or stamp) belongs to. */
 export function valueKeyOf(key: string): string {
-  for (const suffix of SIBLING_SUFFIXES) if (key.endsWith(suffix)) return key.slice(0, -suffix.length);
-  return key;
+  const suffix = SIBLING_SUFFIXES.find((s) => key.endsWith(s));
+  if (suffix === undefined) return key;
+  const side = key.slice(0, -suffix.length);
+  const mark = keyPrefixEnd(side) - SIDE_MARK.length;
+  if (mark >= 0 && side.startsWith(SIDE_MARK, mark)) return side.slice(0, mark) + side.slice(mark + SIDE_MARK.length);
+  return side.startsWith(SIDE_MARK) ? side.slice(SIDE_MARK.length) : side;
 }
 
 /**
- * The function prefix of a value key, or `undefined` for any other key (an entry's token, lock or
- * waiters mark, or a key the library did not write).
+ * The function prefix of a value key, or `undefined` for any other key (an entry's side keys, or a
+ * key the library did not write).
  */
 export function functionPrefixOfValueKey(key: string): string | undefined {
   if (!key.endsWith('}')) return undefined;

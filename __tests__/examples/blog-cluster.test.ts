@@ -37,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cluster?.kill();
-  for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}:*`, COUNT: 1000 })) {
+  for await (const keys of redis.scanIterator({ MATCH: `${keyPrefix}*`, COUNT: 1000 })) {
     if (keys.length > 0) await redis.unlink(keys);
   }
   await redis.close();

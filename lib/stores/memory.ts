@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { lockKeyOf, stampKeyOf, tagKey, tokenKeyOf, valueKeyOf, waitersKeyOf } from '../key';
+import {
+  deletedKeysOf,
+  lockKeyOf,
+  sideEntriesPrefix,
+  stampKeyOf,
+  tagKey,
+  tokenKeyOf,
+  valueKeyOf,
+  waitersKeyOf,
+} from '../key';
 import { ChangeFeed } from './change-feed';
 import { Releases } from './releases';
 import type {
@@ -33,11 +42,6 @@ export interface MemoryStoreOptions {
    * @default Date.now
    */
   now?: () => number;
-}
-
-/** What deleting an entry removes: its value, token, lock and stamp. */
-function deletedKeys(valueKey: string): string[] {
-  return [valueKey, tokenKeyOf(valueKey), lockKeyOf(valueKey), stampKeyOf(valueKey)];
 }
 
 interface Slot {
@@ -146,7 +150,7 @@ export class MemoryStore implements Store {
   }
 
   async delete(valueKey: string): Promise<void> {
-    for (const key of deletedKeys(valueKey)) this.#slots.delete(key);
+    for (const key of deletedKeysOf(valueKey)) this.#slots.delete(key);
     this.#feed.changed(valueKey);
   }
 
@@ -161,11 +165,13 @@ export class MemoryStore implements Store {
   }
 
   async deleteMatching({ prefix }: DeleteMatchingRequest): Promise<number> {
+    // A computation in flight has a token and no value yet: its side keys are matched too.
+    const side = sideEntriesPrefix(prefix);
     let count = 0;
     for (const key of [...this.#slots.keys()]) {
-      if (!key.startsWith(prefix)) continue;
+      if (!key.startsWith(prefix) && !key.startsWith(side)) continue;
       const valueKey = valueKeyOf(key);
-      for (const k of deletedKeys(valueKey)) if (this.#slots.delete(k)) count++;
+      for (const k of deletedKeysOf(valueKey)) if (this.#slots.delete(k)) count++;
       this.#feed.changed(valueKey);
     }
     return count;

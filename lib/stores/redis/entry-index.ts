@@ -1,4 +1,4 @@
-import { DELETED_SUFFIXES, entryIndexKey, functionPrefixOfValueKey } from '../../key';
+import { DELETED_SUFFIXES, deletedKeysOf, entryIndexKey, functionPrefixOfValueKey } from '../../key';
 import type { EnrollRequest, RoundTrip } from '../store';
 import type { RedisDriver } from './driver';
 import { DELETE_PAGE, INDEX_ADD, INDEX_PAGE } from './tag-scripts';
@@ -14,11 +14,6 @@ function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
 /** The index of the function an entry's value key belongs to. */
 export function indexKeyOf(valueKey: string): string {
   return entryIndexKey(functionPrefixOfValueKey(valueKey) ?? `${valueKey}:`);
-}
-
-/** Every key deleting the entry at `valueKey` removes: value, token, lock, stamp. */
-export function deletedKeysOf(valueKey: string): string[] {
-  return [valueKey, ...DELETED_SUFFIXES.map((s) => valueKey + s)];
 }
 
 /**

@@ -29,7 +29,7 @@ function permissionAdvice(text: string): string {
       `(ACL SETUSER <user> +get +evalsha +eval +unlink +scan)`
     );
   }
-  return "the Redis user may not access the cache's keys; grant its key prefix (ACL SETUSER <user> ~<keyPrefix>:*)";
+  return "the Redis user may not access the cache's keys; grant its key prefixes (ACL SETUSER <user> ~<keyPrefix>:* ~<keyPrefix>#:*)";
 }
 
 /**

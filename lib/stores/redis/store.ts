@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoizeError } from '../../errors';
-import { entryKeysOf, TAG_EPOCH_KEY, tagKey } from '../../key';
+import { deletedKeysOf, entryKeysOf, TAG_EPOCH_KEY, tagKey } from '../../key';
 import { Releases } from '../releases';
 import type {
   Begin,
@@ -21,7 +21,7 @@ import type {
 } from '../store';
 import type { Closable, RedisDriver, TrackingSource } from './driver';
 import { driverFor, type RedisLike } from './drivers';
-import { deletedKeysOf, EntryIndex, indexKeyOf } from './entry-index';
+import { EntryIndex, indexKeyOf } from './entry-index';
 import { describeRedisFailure, isTryAgain } from './replies';
 import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, type StoreBegin, WRITE } from './scripts';
 import { READ_TAGGED } from './tag-scripts';

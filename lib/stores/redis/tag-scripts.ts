@@ -1,3 +1,4 @@
+import { SIDE_OF_LUA } from '../../key';
 import { replyText } from './replies';
 import { lifetime, script } from './scripts';
 
@@ -116,18 +117,19 @@ export interface DeletedPage {
 }
 
 /**
- * One server: deletes the entries of one index page (every key named by a value key and the
- * suffixes) and removes them from the index, in one step. KEYS: the index.
+ * One server: deletes the entries of one index page (each value key, and its side keys with the
+ * suffixes: `deletedKeysOf`) and removes them from the index, in one step. KEYS: the index.
  */
 export const DELETE_PAGE = script<{ count: number; suffixes: readonly string[] }, DeletedPage>(
   'delete-page',
-  `-- ARGV: page size, then the suffixes of an entry's keys
+  `-- ARGV: page size, then the suffixes of an entry's side keys
 local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
 if #members == 0 then return {0, 0, 0} end
 local keys = {}
 for _, m in ipairs(members) do
   keys[#keys + 1] = m
-  for i = 2, #ARGV do keys[#keys + 1] = m .. ARGV[i] end
+  ${SIDE_OF_LUA.replaceAll('\n', '\n  ')}
+  for i = 2, #ARGV do keys[#keys + 1] = side .. ARGV[i] end
 end
 local n = redis.call('UNLINK', unpack(keys))
 redis.call('ZREM', KEYS[1], unpack(members))

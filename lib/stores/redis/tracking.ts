@@ -1,4 +1,5 @@
 import { MemoizeError } from '../../errors';
+import { trackedPrefixOf } from '../../key';
 import { ChangeFeed } from '../change-feed';
 import type { ChangeListener, Tracking } from '../store';
 import type { ClientKind } from './driver';
@@ -63,7 +64,8 @@ function trackingFlags(info: unknown): string[] {
 /**
  * Redis client tracking in broadcast mode (`CLIENT TRACKING ON BCAST PREFIX ...`) on one RESP3
  * connection of its own per client: Redis pushes the key of every write, delete, expiry or eviction
- * under a watched function prefix, made by any client, in the order it applied them. Broadcast mode
+ * under a tracked prefix (one per keyPrefix, not per function: Redis checks each one on every write),
+ * made by any client, in the order it applied them; the feed routes value keys to their function. Broadcast mode
  * needs no reads on this connection, so the user's client stays as it is (RESP2 or 3).
  *
  * Changes are only trusted while the server has confirmed the prefix on the current connection; when
@@ -125,11 +127,16 @@ export class ServerTracking implements Tracking {
     });
   }
 
+  /**
+   * Asks Redis for the broadcast prefix of `functionPrefix`'s keyPrefix (`keyPrefix:`, shared by all
+   * its functions, see `trackedPrefixOf`) and routes the value keys pushed under it to `listener`.
+   */
   watch(functionPrefix: string, listener: ChangeListener): () => void {
     const remove = this.#feed.add(functionPrefix, listener);
-    if (this.#wanted.some((p) => functionPrefix.startsWith(p))) this.#recompute();
+    const tracked = trackedPrefixOf(functionPrefix);
+    if (this.#wanted.some((p) => tracked.startsWith(p))) this.#recompute();
     else {
-      this.#wanted = [...this.#wanted.filter((p) => !p.startsWith(functionPrefix)), functionPrefix];
+      this.#wanted = [...this.#wanted.filter((p) => !p.startsWith(tracked)), tracked];
       this.#sync();
     }
     return remove;
