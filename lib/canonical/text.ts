@@ -2,12 +2,23 @@ import { type BuiltinKind, builtinKind } from '../builtins/kinds';
 import { bytesOf, entriesOf, membersOf, regExpParts, timeOf, unboxed } from '../builtins/slots';
 import { instanceEncoder } from './instance-key';
 import { fail, MAX_KEY_DEPTH, within } from './key-error';
-import { bytesDigest, KeyWriter, LONG_BYTES } from './writer';
+import { bytesDigest, KeyWriter, LONG_BYTES, LONG_STRING, utf16Digest } from './writer';
 
 // Instance keying calls this module's encoder back, handed to it here rather than imported.
 const encodeInstance = instanceEncoder({ value: encode, object: encodeObject, string: encodeString });
 
+// A character above U+00FF: V8 tells at once that a string stored one byte per character has none.
+const WIDE = /[^\x00-\xff]/;
+
 function encodeString(value: string, w: KeyWriter): void {
+  // A long string with a wide character early on (most non-Latin text) is keyed by the digest of its
+  // UTF-16 code units, a mark and 43 characters: converting it to UTF-8 costs more than hashing it,
+  // the UTF-8 is up to half as long again, and code units need no check for lone surrogates.
+  // Which strings go this way depends on their first characters only, never on how V8 stores them.
+  if (value.length >= LONG_STRING && WIDE.test(value.slice(0, LONG_STRING))) {
+    w.text += `U${value.length}#${utf16Digest(value)}`;
+    return;
+  }
   // Lone surrogates all become U+FFFD in UTF-8, so they would collide; JSON escapes them.
   if (value.isWellFormed()) w.counted('s', value);
   else w.counted('w', JSON.stringify(value));
