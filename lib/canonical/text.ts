@@ -8,7 +8,7 @@ import { bytesDigest, KeyWriter, LONG_BYTES, LONG_STRING, utf16Digest } from './
 const encodeInstance = instanceEncoder({ value: encode, object: encodeObject, string: encodeString });
 
 // A character above U+00FF: V8 tells at once that a string stored one byte per character has none.
-const WIDE = /[^\x00-\xff]/;
+const WIDE = /[\u0100-\uffff]/;
 
 function encodeString(value: string, w: KeyWriter): void {
   // A long string with a wide character early on (most non-Latin text) is keyed by the digest of its
