@@ -140,7 +140,8 @@ describe('cacheErrors', () => {
     for (const error of results) expect(error.message).toBe('post 2 not found');
   });
 
-  test('a cached error is also rethrown from the local tier', async () => {
+  // Each hit gets a new rejection; with clone, from the envelope decoded anew.
+  test.each([false, true])('a cached error is also rethrown from the local tier (clone: %s)', async (clone) => {
     const store = new RedisStore(client);
     const kinds: string[] = [];
     const memoize = createMemoizer({
@@ -154,7 +155,7 @@ describe('cacheErrors', () => {
         runs++;
         throw new NotFoundError(id);
       },
-      { cacheErrors: () => true, local: true },
+      { cacheErrors: () => true, local: true, clone },
     );
     await rejection(f(3));
     // The tier keeps a value once its tracking connection is set up.
@@ -171,6 +172,9 @@ describe('cacheErrors', () => {
       true,
     ]);
     expect(kinds.at(-1)).toBe('local');
+    const again = await rejection(f(3));
+    expect(again).not.toBe(local);
+    expect(again.message).toBe('post 3 not found');
     expect(runs).toBe(1);
     await store.close();
   });

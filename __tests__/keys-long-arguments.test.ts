@@ -123,6 +123,68 @@ describe('keys of long arguments: distinct lists never share a key, equal ones d
   });
 });
 
+describe('keys of long non-Latin strings: their UTF-16 digest', () => {
+  // A long string with a character above U+00FF in its first LONG_STRING code units is keyed by the
+  // digest of its code units; any other string by its text.
+  const wideAt = (n: number, at: number, wide = '€') => `${'a'.repeat(at)}${wide}${'a'.repeat(n - at - 1)}`;
+
+  test('is a mark, the length and a digest, in the text too', () => {
+    expect(canonicalArgs(['€'.repeat(LONG_STRING)])).toMatch(new RegExp(`^a1:U${LONG_STRING}#[\\w-]{43}$`));
+    expect(canonicalArgs(['€'.repeat(LONG_STRING - 1)])).toBe(`a1:s${LONG_STRING - 1}:${'€'.repeat(LONG_STRING - 1)}`);
+    expect(canonicalArgs([wideAt(LONG_STRING + 1, LONG_STRING)])).toMatch(/^a1:s/);
+  });
+
+  test.each(AROUND)('strings of %i characters, wide early, late or not at all, stay apart', (n) => {
+    const lists = [
+      [wideAt(n, 0)],
+      [wideAt(n, 1)],
+      [wideAt(n, n - 1)],
+      [wideAt(n, 0, '\u0100')],
+      [wideAt(n, 0, '\ud800')],
+      [wideAt(n, 0, '\udc00')],
+      [wideAt(n, 0, '\ufffd')],
+      [wideAt(n, 0, 'é')],
+      ['a'.repeat(n)],
+      [`${wideAt(n - 1, 0)}b`],
+      [`${wideAt(n - 1, 0)}\ud800`],
+      [wideAt(n, 0), ''],
+      [{ k: wideAt(n, 0) }],
+    ];
+    expect(new Set(lists.map((args) => digestArgs(args))).size).toBe(lists.length);
+    for (const args of lists) expect(digestArgs(args)).toBe(wholeTextDigest(args));
+  });
+
+  test('astral characters and lone surrogates across the window edge key apart, and equal to themselves', () => {
+    const edge = LONG_STRING - 1;
+    const lists = [
+      [`${'a'.repeat(edge)}😀${'a'.repeat(100)}`],
+      [`${'a'.repeat(edge)}\ud83d${'a'.repeat(101)}`],
+      [`${'a'.repeat(edge)}\ude00${'a'.repeat(101)}`],
+      [`${'a'.repeat(edge + 1)}😀${'a'.repeat(99)}`],
+      [`${'a'.repeat(edge + 1)}\ud83d${'a'.repeat(100)}`],
+      [`${'a'.repeat(edge + 1)}\ufffd${'a'.repeat(100)}`],
+    ];
+    expect(new Set(lists.map((args) => digestArgs(args))).size).toBe(lists.length);
+    for (const [s] of lists) expect(digestArgs([[...(s as string)].join('')])).toBe(digestArgs([s]));
+  });
+
+  test('a long string and another of the same length, one code unit apart, key apart', () => {
+    const big = '日本語のテキスト'.repeat(1 << 17);
+    const other = `${big.slice(0, -1)}ド`;
+    const swapped = `${big.slice(0, -2)}${big.at(-1)}${big.at(-2)}`;
+    const keys = [big, other, swapped].map((s) => digestArgs([s]));
+    expect(new Set(keys).size).toBe(3);
+    expect(digestArgs([big.split('').join('')])).toBe(keys[0]);
+  });
+
+  test('how V8 stores a string does not matter: Latin-1 text stored two bytes a character keys as itself', () => {
+    const latin = 'é'.repeat(LONG_STRING + 10);
+    const storedWide = `€${latin}`.slice(1);
+    expect(digestArgs([storedWide])).toBe(digestArgs([latin]));
+    expect(canonicalArgs([storedWide])).toBe(canonicalArgs([latin]));
+  });
+});
+
 describe('the key writer', () => {
   test('a streaming writer holds neither a long string nor more than a chunk of text', () => {
     const w = new KeyWriter([], true);

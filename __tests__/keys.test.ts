@@ -42,6 +42,11 @@ const DISTINCT: Array<[string, unknown[][]]> = [
   ],
   ['a hole vs undefined', [[holeThenOne()], [[undefined, 1]]]],
   ['a boxed number vs the number vs boxed -0', [[new Number(1)], [1], [new Number(-0)], [new Number(0)]]],
+  // Fractions are written as their bits, integers as decimals.
+  ['neighbouring fractions (0.1 + 0.2 is the next one after 0.3) vs their text', [[0.1 + 0.2], [0.3], ['0.3']]],
+  ['a fraction vs the integers around it vs its text', [[1.5], [1], [2], ['d1073217536.0;'], [1073217536]]],
+  ['the smallest fractions and their signs', [[5e-324], [-5e-324], [Number.EPSILON], [1 + Number.EPSILON], [1]]],
+  ['a fraction vs a boxed fraction vs NaN', [[2.5], [new Number(2.5)], [Number.NaN], [Number.NEGATIVE_INFINITY]]],
 ];
 
 /** `[<hole>, 1]`, built without a literal hole. */
@@ -108,6 +113,23 @@ describe('keys: format', () => {
     const keyOf = entryKeys('p:f:');
     const lists = [...Array.from({ length: 2500 }, (_, i) => [i % 1500, 'en']), ['y'.repeat(200)], [{ a: [1, 2] }]];
     for (const args of [...lists, ...lists]) expect(keyOf(args)).toBe(entryKey('p:f:', args));
+  });
+
+  test('a fraction is its IEEE 754 bits (high and low word), the same text on every machine', () => {
+    expect(canonicalArgs([1.5, -0.25, { x: 0.1 }])).toBe(
+      'a3:d1073217536.0;d3218079744.0;o1:s1:xd1069128089.2576980378;',
+    );
+    expect(canonicalArgs([3, -0, Number.POSITIVE_INFINITY])).toBe('a3:n3;n-0;nInfinity;');
+  });
+
+  test('NaN is one key whatever its bits', () => {
+    const words = new Uint32Array(2);
+    const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+    words[littleEndian ? 1 : 0] = 0x7ff80000;
+    words[littleEndian ? 0 : 1] = 0x1234;
+    const otherNaN = new Float64Array(words.buffer)[0];
+    expect(otherNaN).toBeNaN();
+    expect(digestArgs([otherNaN])).toBe(digestArgs([Number.NaN]));
   });
 
   test('known digests stay the same across versions', () => {

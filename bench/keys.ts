@@ -47,6 +47,8 @@ export const KEY_CASES: readonly KeysCase[] = [
   { name: '3 primitive args', args: [4217, 'en-US', true], target: 1 },
   { name: '1 KB string', args: ['k'.repeat(1024)], target: 1 },
   { name: '1 MB string', args: ['m'.repeat(1024 * 1024)], target: 1, batch: 1 },
+  // Non-Latin text: V8 stores it two bytes a character, and its UTF-8 is three bytes a character.
+  { name: '1 M-character Japanese string', args: ['日本語のテキスト'.repeat(1 << 17)], target: 1, batch: 1 },
   { name: '1 MB Buffer', args: [Buffer.alloc(1024 * 1024, 7)], target: 1, batch: 1 },
   { name: 'small nested object', args: [smallObject()], target: 10 },
   { name: '50-item array of objects', args: [itemList(50)], target: 10, elements: 50 },

@@ -88,18 +88,21 @@ export function entryKeys(functionPrefix: string): (args: readonly unknown[]) =>
     map.set(k, key);
     return key;
   };
-  return (args) => {
-    const only = args.length === 1 ? args[0] : undefined;
-    const byItself = only !== undefined && rememberedAsItself(only);
-    if (byItself) {
-      const key = byArg.get(only);
-      if (key !== undefined) return key;
-    }
+  const written = (args: readonly unknown[]): string => {
     const w = new KeyWriter([], true);
     writeArgs(args, w);
     const { text } = w;
     if (!w.whole || text.length > REMEMBERED_TEXT_LENGTH) return valueKey(functionPrefix, w.digest());
     const key = remembered.get(text) ?? remember(remembered, text, valueKey(functionPrefix, w.digest()));
-    return byItself ? remember(byArg, only, key) : key;
+    const only = args[0];
+    return args.length === 1 && rememberedAsItself(only) ? remember(byArg, only, key) : key;
+  };
+  // A local hit runs this: it stays small enough for the optimizer to inline it into the call.
+  return (args) => {
+    if (args.length === 1 && rememberedAsItself(args[0])) {
+      const key = byArg.get(args[0]);
+      if (key !== undefined) return key;
+    }
+    return written(args);
   };
 }

@@ -7,6 +7,9 @@ import type { Store } from './stores/store';
 
 export type { MemoizerContext } from './engine/runtime';
 
+// Read once, as in read-path.ts: under esbuild's CommonJS (tsx) each use of an import costs two getters.
+const readCall = read;
+
 /**
  * A memoized function: call it like the original (it always returns a promise), plus cache controls.
  *
@@ -71,7 +74,7 @@ export function createMemoized<A extends unknown[], R>(
   ownStore: Store | undefined,
 ): Memoized<A, R> {
   const rt = new Runtime<A, R>(fn, settings, context, ownStore);
-  const memoized = ((...args: A): Promise<R> => read(rt, args)) as Memoized<A, R>;
+  const memoized = ((...args: A): Promise<R> => readCall(rt, args)) as Memoized<A, R>;
   memoized.many = (argsList: readonly A[]) => many(rt, argsList);
   memoized.invalidate = (...args: A) => invalidate(rt, args);
   memoized.refresh = (...args: A) => refresh(rt, args);

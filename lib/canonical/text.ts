@@ -2,12 +2,23 @@ import { type BuiltinKind, builtinKind } from '../builtins/kinds';
 import { bytesOf, entriesOf, membersOf, regExpParts, timeOf, unboxed } from '../builtins/slots';
 import { instanceEncoder } from './instance-key';
 import { fail, MAX_KEY_DEPTH, within } from './key-error';
-import { bytesDigest, KeyWriter, LONG_BYTES } from './writer';
+import { bytesDigest, KeyWriter, LONG_BYTES, LONG_STRING, utf16Digest } from './writer';
 
 // Instance keying calls this module's encoder back, handed to it here rather than imported.
 const encodeInstance = instanceEncoder({ value: encode, object: encodeObject, string: encodeString });
 
+// A character above U+00FF: V8 tells at once that a string stored one byte per character has none.
+const WIDE = /[\u0100-\uffff]/;
+
 function encodeString(value: string, w: KeyWriter): void {
+  // A long string with a wide character early on (most non-Latin text) is keyed by the digest of its
+  // UTF-16 code units, a mark and 43 characters: converting it to UTF-8 costs more than hashing it,
+  // the UTF-8 is up to half as long again, and code units need no check for lone surrogates.
+  // Which strings go this way depends on their first characters only, never on how V8 stores them.
+  if (value.length >= LONG_STRING && WIDE.test(value.slice(0, LONG_STRING))) {
+    w.text += `U${value.length}#${utf16Digest(value)}`;
+    return;
+  }
   // Lone surrogates all become U+FFFD in UTF-8, so they would collide; JSON escapes them.
   if (value.isWellFormed()) w.counted('s', value);
   else w.counted('w', JSON.stringify(value));
@@ -174,6 +185,25 @@ function encodeObject(value: object, w: KeyWriter): void {
   }
 }
 
+// A fraction is written as its IEEE 754 bits, the high and the low 32 bits as integers, indexed by
+// the machine's byte order so that every machine writes the same text.
+const fraction = new Float64Array(1);
+const words = new Uint32Array(fraction.buffer);
+const HIGH = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/**
+ * The text of a number. Integers (and -0, NaN, the infinities) are decimal; a fraction is its bits
+ * (one value, one bit pattern; NaN, whose patterns differ, is not a fraction): its shortest decimal
+ * costs three times more (measured: 105 ns against 300 to 390 ns a number, in lists of distinct ones
+ * that V8's number-to-string cache does not hold).
+ */
+function numberText(value: number): string {
+  if (Number.isInteger(value)) return Object.is(value, -0) ? 'n-0;' : `n${value};`;
+  if (!Number.isFinite(value)) return `n${value};`;
+  fraction[0] = value;
+  return `d${words[HIGH]}.${words[1 - HIGH]};`;
+}
+
 /**
  * Writes the canonical, type-tagged, self-delimiting text of `value` to `w`, whose stack holds the
  * objects being encoded around it (for the cycle and depth checks).
@@ -185,7 +215,7 @@ export function encode(value: unknown, w: KeyWriter): void {
       encodeString(value, w);
       return;
     case 'number':
-      w.text += Object.is(value, -0) ? 'n-0;' : `n${value};`;
+      w.text += numberText(value);
       return;
     case 'boolean':
       w.text += value ? 't' : 'f';

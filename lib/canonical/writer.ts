@@ -19,6 +19,11 @@ export function bytesDigest(bytes: Uint8Array): string {
     : createHash('sha256').update(bytes).digest('base64url');
 }
 
+/** SHA-256 (base64url) of a string's UTF-16 code units (little-endian): 43 characters. */
+export function utf16Digest(value: string): string {
+  return createHash('sha256').update(value, 'utf16le').digest('base64url');
+}
+
 // Text held before it goes to the digest: enough that small argument lists are hashed in one call,
 // little enough that a 100,000-element argument never becomes a rope the collector must keep alive.
 const CHUNK = 32_768;

@@ -1,3 +1,4 @@
+import { StoredError } from '../envelope/stored-error';
 import { TAG_KEY_PREFIX, tagKey, tagOfKey } from '../key';
 import { decode } from '../serializer';
 import type { LocalSettings } from '../settings';
@@ -9,6 +10,8 @@ export const MISSING: unique symbol = Symbol('cache-memoize.missing');
 
 interface Entry {
   readonly value: unknown;
+  /** The value is a cached error: a hit rejects (told once, when kept, rather than on every hit). */
+  readonly rejects: boolean;
   /** `clone`: the envelope, decoded anew for every hit. */
   readonly body: string | undefined;
   readonly expiresAt: number;
@@ -44,6 +47,17 @@ function clockOfThisTurn(): number {
 
 function endTurn(): void {
   turnClockSet = false;
+}
+
+/** A hit's answer from a `clone` entry (decoded anew) or a cached error (its rejection). */
+function answerOf(entry: Entry): unknown {
+  let value = entry.value;
+  if (entry.body !== undefined) {
+    const decoded = decode(entry.body);
+    if (!decoded.ok) return MISSING;
+    value = decoded.value;
+  }
+  return value instanceof StoredError ? value.rejection() : value;
 }
 
 /**
@@ -127,7 +141,10 @@ export class LocalTier {
     }
   }
 
-  /** The value for `key`, or {@link MISSING}. */
+  /**
+   * A hit's answer for `key`: its value, or a new rejection for a cached error (a native promise,
+   * which no decoded value is); or {@link MISSING}.
+   */
   get(key: string): unknown {
     const entry = this.#entries.get(key);
     if (entry === undefined) return MISSING;
@@ -135,14 +152,15 @@ export class LocalTier {
       this.#drop(key);
       return MISSING;
     }
-    if (this.#inserted - entry.stamp > this.#recencyWindow) {
-      this.#entries.delete(key);
-      entry.stamp = ++this.#inserted;
-      this.#entries.set(key, entry);
-    }
-    if (entry.body === undefined) return entry.value;
-    const decoded = decode(entry.body);
-    return decoded.ok ? decoded.value : MISSING;
+    if (this.#inserted - entry.stamp > this.#recencyWindow) this.#moveToYoungEnd(key, entry);
+    // Kept small (its rare branches are functions of their own): a local hit inlines it.
+    return entry.body === undefined && !entry.rejects ? entry.value : answerOf(entry);
+  }
+
+  #moveToYoungEnd(key: string, entry: Entry): void {
+    this.#entries.delete(key);
+    entry.stamp = ++this.#inserted;
+    this.#entries.set(key, entry);
   }
 
   /** Whether a hit on `key` should refresh it early (XFetch on the entry's freshness and compute time). */
@@ -201,6 +219,7 @@ export class LocalTier {
     this.#drop(key);
     this.#entries.set(key, {
       value: clone ? undefined : value,
+      rejects: value instanceof StoredError,
       body: clone ? body : undefined,
       expiresAt,
       freshUntil,

@@ -100,7 +100,11 @@ export class Runtime<A extends unknown[], R> {
   /** The entry key for `args`, through `keyArgs` when given. */
   keyFor(args: A): string {
     const { keyArgs } = this.settings;
-    if (keyArgs === undefined) return this.#entryKey(args);
+    return keyArgs === undefined ? this.#entryKey(args) : this.#rewrittenKey(keyArgs, args);
+  }
+
+  /** The entry key of what `keyArgs` makes of `args`. */
+  #rewrittenKey(keyArgs: NonNullable<FunctionSettings['keyArgs']>, args: A): string {
     const rewritten = (keyArgs as unknown as (...a: A) => unknown)(...args);
     if (!Array.isArray(rewritten)) {
       throw new TypeError(
@@ -117,11 +121,16 @@ export class Runtime<A extends unknown[], R> {
   guard(): StoreGuard {
     const store = this.#store();
     const settings = this.#storeSettings();
-    if (this.#guard === undefined || this.#guard.store !== store || this.#guard.settings !== settings) {
-      this.#guard = new StoreGuard(store, settings);
-      this.tier?.attach(store);
-    }
-    return this.#guard;
+    const guard = this.#guard;
+    if (guard !== undefined && guard.store === store && guard.settings === settings) return guard;
+    return this.#newGuard(store, settings);
+  }
+
+  #newGuard(store: Store, settings: StoreSettings): StoreGuard {
+    const guard = new StoreGuard(store, settings);
+    this.#guard = guard;
+    this.tier?.attach(store);
+    return guard;
   }
 
   /** Reports a failure the call went on from; it returns it, for operations that also reject with it. */
@@ -143,7 +152,11 @@ export class Runtime<A extends unknown[], R> {
   #storeSettings(): StoreSettings {
     const base = this.context.storeSettings();
     const own = this.settings.storeSettings;
-    if (own === undefined) return base;
+    return own === undefined ? base : this.#withOwn(base, own);
+  }
+
+  /** The memoizer's store settings with the function's own over them, made anew when the memoizer's change. */
+  #withOwn(base: StoreSettings, own: NonNullable<FunctionSettings['storeSettings']>): StoreSettings {
     if (base !== this.#baseSettings || this.#settings === undefined) {
       this.#baseSettings = base;
       this.#settings = applyStoreSettings(base, own);
