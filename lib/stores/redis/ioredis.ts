@@ -11,7 +11,7 @@ import {
 import { startIoredisTracking } from './ioredis-tracking';
 import { PerMasterTracking } from './per-master-tracking';
 import { ReleaseRouting } from './release-routing';
-import { isNoScript } from './replies';
+import { ScriptLoading } from './script-loading';
 import type { Announcement } from './scripts';
 import { circuitPerMaster, readBySlot } from './slots';
 
@@ -58,6 +58,7 @@ export class IoredisDriver implements RedisDriver {
   readonly kind: ClientKind;
   readonly circuitKeyFor: ((key: string) => object) | undefined;
   readonly #releases = new ReleaseRouting();
+  readonly #scripts = new ScriptLoading();
 
   /** @throws TypeError for a client with a `keyPrefix`, or a cluster that reads from replicas. */
   constructor(readonly client: IoredisLike) {
@@ -79,13 +80,12 @@ export class IoredisDriver implements RedisDriver {
     return this.kind === 'cluster' ? readBySlot(keys, mget) : mget([...keys]);
   }
 
-  async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.client.evalsha(sha1, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return this.client.eval(source, keys.length, ...keys, ...args);
-    }
+  evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
+    return this.#scripts.run(
+      sha1,
+      () => this.client.evalsha(sha1, keys.length, ...keys, ...args),
+      () => this.client.eval(source, keys.length, ...keys, ...args),
+    );
   }
 
   async unlink(keys: string[]): Promise<number> {

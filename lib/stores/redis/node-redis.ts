@@ -4,7 +4,7 @@ import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver
 import { clusterTracking, type SentinelLike, sentinelTracking } from './node-redis-tracking';
 import { ReleaseRouting } from './release-routing';
 import { ReleaseSubscriber, ShardedReleaseSubscriber } from './release-subscriber';
-import { isNoScript } from './replies';
+import { ScriptLoading } from './script-loading';
 import type { Announcement } from './scripts';
 import { circuitPerMaster, readBySlot } from './slots';
 import { startTracking } from './tracking';
@@ -99,6 +99,7 @@ export class NodeRedisDriver implements RedisDriver {
   readonly circuitKeyFor: ((key: string) => object) | undefined;
   readonly #commands: RedisCommander;
   readonly #releases = new ReleaseRouting();
+  readonly #scripts = new ScriptLoading();
 
   constructor(readonly client: RedisLike) {
     this.kind = clientKind(client);
@@ -121,14 +122,13 @@ export class NodeRedisDriver implements RedisDriver {
     return this.kind === 'cluster' ? readBySlot(keys, mGet) : mGet([...keys]);
   }
 
-  async evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
+  evalScript(source: string, sha1: string, keys: string[], args: string[]): Promise<unknown> {
     const options = { keys, arguments: args };
-    try {
-      return await this.#commands.evalSha(sha1, options);
-    } catch (error) {
-      if (!isNoScript(error)) throw error;
-      return this.#commands.eval(source, options);
-    }
+    return this.#scripts.run(
+      sha1,
+      () => this.#commands.evalSha(sha1, options),
+      () => this.#commands.eval(source, options),
+    );
   }
 
   async unlink(keys: string[]): Promise<number> {
