@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MemoizeError } from '../errors';
 import type { Begin, LockRequest } from '../stores/store';
 import { withEnrollment } from './enrollment';
 import type { Call, Runtime } from './runtime';
@@ -79,15 +80,23 @@ export async function beginEntry<A extends unknown[], R>(
  * A lock request whose answer was lost (timeout, dropped connection) may still have taken the lock
  * when the store wakes up; nobody would compute under it, so release it. Not while the store is not
  * connected: the request was refused before it was sent, or the release could not be sent either
- * (the lock then ends with its ttl), and its failure would only report the same outage twice.
+ * (the lock then ends with its ttl), and its failure would only report the same outage twice. Nor
+ * when `failure`, the request's own, says it was never sent (an open circuit): releases are not held
+ * back by the circuit, and every call skipped by it would send one.
  */
 export function abandonLock<A extends unknown[], R>(
   rt: Runtime<A, R>,
   call: Call<R>,
   lock: LockRequest | undefined,
+  failure?: MemoizeError,
 ): void {
-  if (lock !== undefined && call.guard.store.isReady?.() !== false) releaseLock(rt, call, lock.token);
+  if (lock === undefined || call.guard.store.isReady?.() === false) return;
+  if (failure !== undefined && NEVER_SENT.has(failure.code)) return;
+  releaseLock(rt, call, lock.token);
 }
+
+/** The codes of a store operation the guard refused before sending it. */
+const NEVER_SENT: ReadonlySet<string> = new Set(['E_CIRCUIT_OPEN', 'E_UNAVAILABLE']);
 
 /**
  * Another process holds the entry's lock: wait for its result instead of computing too. Woken when

@@ -57,7 +57,7 @@ export function readOrBegin<A extends unknown[], R>(rt: Runtime<A, R>, call: Beg
         call.resolve(rt.holding(call, work));
       },
       (error: MemoizeError) => {
-        abandonLock(rt, call, lock);
+        abandonLock(rt, call, lock, error);
         call.failed(error);
       },
     )
