@@ -11,6 +11,8 @@ export interface Timed {
 
 // A timer a little early by the clock's rounding must still expire what is due.
 const SLACK_MS = 1;
+// A timer this late (or half a deadline, if longer) says the event loop was blocked.
+const BLOCKED_MS = 20;
 const COMPACT_AFTER = 1024;
 
 /**
@@ -22,6 +24,10 @@ export class DeadlineQueue {
   readonly #items: (Timed | undefined)[] = [];
   #head = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** When the armed timer should fire (a `performance.now()` time). */
+  #due = 0;
+  /** The last check found the event loop blocked and gave pending operations one more while. */
+  #graced = false;
 
   constructor(
     /** The length of every deadline in this queue, in milliseconds. */
@@ -60,12 +66,24 @@ export class DeadlineQueue {
   // Ref'd on purpose: a store whose promise holds no handle of its own must still see its calls
   // fail open. The timer runs only while deadlines are pending.
   #arm(ms: number): void {
-    this.#timer = setTimeout(this.#check, Math.max(1, Math.ceil(ms)));
+    const wait = Math.max(1, Math.ceil(ms));
+    this.#due = performance.now() + wait;
+    this.#timer = setTimeout(this.#check, wait);
   }
 
   // After the event loop was blocked, timers run before the poll phase reads replies that already
-  // arrived; expiring then would time out a healthy store. The check phase comes after poll.
+  // arrived; expiring then would time out a healthy store. The check phase comes after poll. And a
+  // timer that fires a long while late means the process itself was blocked: commands queued before
+  // it may not even have been written (a client writes a long pipeline over several turns of the
+  // loop), so pending operations get one more while, as long as the block, up to one deadline.
   readonly #check = (): void => {
+    const late = performance.now() - this.#due;
+    if (!this.#graced && late > Math.max(BLOCKED_MS, this.ms / 2)) {
+      this.#graced = true;
+      this.#arm(Math.min(late, this.ms));
+      return;
+    }
+    this.#graced = false;
     setImmediate(this.#expireDue);
   };
 
