@@ -1,7 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { MemoizeError } from '../../errors';
 import { deletedKeysOf, entryKeysOf, TAG_EPOCH_KEY, tagKey } from '../../key';
-import { Releases } from '../releases';
 import type {
   Begin,
   BeginRequest,
@@ -19,11 +17,13 @@ import type {
   WaitRequest,
   WriteRequest,
 } from '../store';
-import type { Closable, RedisDriver, TrackingSource } from './driver';
+import type { RedisDriver } from './driver';
 import { driverFor, type RedisLike } from './drivers';
 import { EntryIndex, indexKeyOf } from './entry-index';
+import { tokenFirst, whileMigrating } from './migration';
 import { describeRedisFailure, isTryAgain } from './replies';
 import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, type StoreBegin, WRITE } from './scripts';
+import { StoreConnections } from './store-connections';
 import { READ_TAGGED } from './tag-scripts';
 import { RedisTags } from './tags';
 
@@ -35,28 +35,6 @@ export interface RedisStoreOptions {
    * @default 1000
    */
   scanCount?: number;
-}
-
-// A slot's keys migrate in batches; a few short tries cover most, and the caller's deadline the rest.
-const MIGRATING_TRIES = 5;
-const MIGRATING_PAUSE_MS = 10;
-
-/** Runs `command` again, after a short pause, while the cluster answers `TRYAGAIN`. */
-async function whileMigrating<T>(command: () => Promise<T>): Promise<T> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await command();
-    } catch (error) {
-      if (tries >= MIGRATING_TRIES || !isTryAgain(error)) throw error;
-      await sleep(MIGRATING_PAUSE_MS * tries);
-    }
-  }
-}
-
-/** The keys {@link deletedKeysOf} names, the token first. */
-function tokenFirst(valueKey: string): string[] {
-  const [value, token, ...rest] = deletedKeysOf(valueKey) as [string, string, ...string[]];
-  return [token, value, ...rest];
 }
 
 /**
@@ -82,12 +60,7 @@ export class RedisStore implements Store {
   readonly #oneServer: boolean;
   readonly #tags: RedisTags;
   readonly #index: EntryIndex;
-  readonly #releases = new Releases();
-  #subscriber: Closable | undefined;
-  #tracking: TrackingSource | undefined;
-  #stopListening: (() => void) | undefined;
-  #stopWaitingForOpen: (() => void) | undefined;
-  #closed = false;
+  readonly #connections: StoreConnections;
 
   constructor(
     /** The client every command goes through. */
@@ -95,6 +68,7 @@ export class RedisStore implements Store {
     options: RedisStoreOptions = {},
   ) {
     this.#driver = driverFor(client);
+    this.#connections = new StoreConnections(this.#driver);
     const { scanCount = 1000 } = options;
     if (!Number.isInteger(scanCount) || scanCount < 1) {
       throw new TypeError(`RedisStore: scanCount must be a positive integer, got ${String(scanCount)}`);
@@ -172,14 +146,7 @@ export class RedisStore implements Store {
    * releases, the wait simply times out and callers poll.
    */
   waitFor(request: WaitRequest): Waiting {
-    const waiting = this.#releases.waitFor(request);
-    const listening = this.#driver.listenForRelease?.(request.key);
-    if (listening !== undefined) {
-      // Listening only from now: a release announced before is heard by checking again, once.
-      listening.ready?.then(() => waiting.cancel());
-      waiting.promise.then(listening.stop);
-    }
-    return waiting;
+    return this.#connections.waitFor(request);
   }
 
   async delete(key: string): Promise<void> {
@@ -229,17 +196,7 @@ export class RedisStore implements Store {
    * cluster or a node-redis sentinel, whose local tier then reports `E_NO_TRACKING`.
    */
   tracking(): Tracking | undefined {
-    if (this.#closed) return undefined;
-    // A tracking that failed for good (no CLIENT permission, an old server) stays: it says why.
-    const tracking = this.#tracking;
-    if (tracking === undefined || (tracking.closed && tracking.failure === undefined)) {
-      const tracking = this.#driver.startTracking(() => {
-        if (this.#tracking === tracking) this.#tracking = undefined;
-      });
-      this.#tracking = tracking;
-      if (tracking !== undefined) this.#listenForClose();
-    }
-    return this.#tracking;
+    return this.#connections.tracking();
   }
 
   /**
@@ -247,16 +204,7 @@ export class RedisStore implements Store {
    * for a client not connected yet, once it connects (a client already closed gets none).
    */
   prepare(needs: StoreNeeds): void {
-    if (!needs.locks || this.#subscriber !== undefined || this.#closed) return;
-    if (!this.#driver.isOpen()) {
-      this.#stopWaitingForOpen ??= this.#driver.onceOpen(() => {
-        this.#stopWaitingForOpen = undefined;
-        this.prepare(needs);
-      });
-      return;
-    }
-    this.#subscriber = this.#driver.listenForReleases(this.#releases);
-    this.#listenForClose();
+    this.#connections.prepare(needs);
   }
 
   #announcement(key: string): Announcement {
@@ -272,24 +220,7 @@ export class RedisStore implements Store {
    * client stays as it is. Waiting calls wake and check for themselves. Idempotent.
    */
   async close(): Promise<void> {
-    this.#closed = true;
-    this.#stopWaitingForOpen?.();
-    this.#stopWaitingForOpen = undefined;
-    this.#closeConnections();
-  }
-
-  /** The user closed the client: close what hangs on it; a client connected again opens anew. */
-  #closeConnections(): void {
-    this.#stopListening?.();
-    this.#stopListening = undefined;
-    this.#subscriber?.close();
-    this.#tracking?.close();
-    this.#tracking = undefined;
-    this.#subscriber = undefined;
-  }
-
-  #listenForClose(): void {
-    this.#stopListening ??= this.#driver.onClosed(() => this.#closeConnections());
+    this.#connections.close();
   }
 
   /**
