@@ -249,6 +249,40 @@ describe('DeadlineQueue', () => {
   });
 });
 
+describe('DeadlineQueue after the event loop was blocked', () => {
+  /** Blocks the event loop for `ms`, synchronously. */
+  function block(ms: number): void {
+    const until = performance.now() + ms;
+    while (performance.now() < until) {
+      // busy
+    }
+  }
+
+  test('an answer that comes a little after the block is not expired: the block gives one more while', async () => {
+    const queue = new DeadlineQueue(50);
+    const item = probe(queue, 'sent before the block, answered after');
+    queue.add(item);
+    block(200);
+    // What a client does after a block: write the rest of its pipeline, then read the replies.
+    setTimeout(() => {
+      if (!item.settled) item.settled = true;
+    }, 10);
+    await sleep(120);
+    expect(item.expireCalls).toBe(0);
+  });
+
+  test('an item nobody answers still expires, at most one deadline after the block', async () => {
+    const queue = new DeadlineQueue(50);
+    const item = probe(queue, 'never answered');
+    queue.add(item);
+    block(200);
+    const blockEnded = performance.now();
+    await sleep(50 + LATE_MS + 30);
+    expect(item.expireCalls).toBe(1);
+    expect(item.expiredAt as number).toBeLessThan(blockEnded + 50 + LATE_MS);
+  });
+});
+
 describe('deadlineQueue()', () => {
   test('returns one shared queue per length', () => {
     const q = deadlineQueue(123);
