@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClientType } from 'redis';
-import { connect, testRedisUrl, uniquePrefix } from '../helpers/redis';
+import { connect, testRedisUrl, uniquePrefix, until } from '../helpers/redis';
 import { freePort } from '../helpers/redis-server';
 import {
   cacheHit,
@@ -66,12 +66,18 @@ it('three workers share one cache: a post misses once, then every worker hits, f
   expect(counts.hits).toBeGreaterThanOrEqual(WORKERS);
   expect(counts.localHits).toBeGreaterThan(0);
 
-  const stats = [...(await fromEveryWorker('/stats')).values()].map((replies) =>
-    JSON.parse(replies.at(-1)?.body ?? ''),
-  );
+  const readStats = async () =>
+    [...(await fromEveryWorker('/stats')).values()].map((replies) => JSON.parse(replies.at(-1)?.body ?? ''));
+  let stats = await readStats();
   for (const field of ['localHits', 'hits', 'misses'] as const) {
     expect(stats.reduce((sum, s) => sum + s.worker[field], 0)).toBe(counts[field]);
   }
+  // The cluster-wide counters are incremented without waiting (a page never waits for a counter):
+  // a worker's last increment may reach Redis after another worker read them.
+  await until(async () => {
+    stats = await readStats();
+    return stats.every((s) => JSON.stringify(s.cluster) === JSON.stringify(counts));
+  }, 'the cluster-wide counts to catch up');
   for (const s of stats) expect(s.cluster).toEqual(counts);
 
   // Edit through one worker; every worker must then serve the fresh lists.
