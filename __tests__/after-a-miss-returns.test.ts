@@ -1,6 +1,6 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib';
-import { sleep } from './helpers/redis';
+import { connect, settlesWithin, sleep } from './helpers/redis';
 import { type RedisServer, spawnRedis } from './helpers/redis-server';
 
 // What holds once `await f(x)` returned from a miss whose write Redis has not answered yet (the server
@@ -17,13 +17,7 @@ let client: RedisClientType;
 let other: RedisClientType;
 beforeAll(async () => {
   server = await spawnRedis();
-  const connected = async (): Promise<RedisClientType> => {
-    const c: RedisClientType = createClient({ url: server.url });
-    c.on('error', () => {});
-    await c.connect();
-    return c;
-  };
-  [client, other] = await Promise.all([connected(), connected()]);
+  [client, other] = await Promise.all([connect(server.url), connect(server.url)]);
 });
 afterAll(async () => {
   server?.resume();
@@ -31,11 +25,6 @@ afterAll(async () => {
   await server?.stop();
 });
 afterEach(() => server.resume());
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
-}
 
 /** `lookup` memoized in two "processes" (memoizers over two connections), counting runs and hits. */
 function twoProcesses(keyPrefix: string, options: { awaitWrite?: boolean } = {}) {

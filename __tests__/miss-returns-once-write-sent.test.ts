@@ -1,6 +1,6 @@
-import { createClient, type RedisClientType } from 'redis';
+import type { RedisClientType } from 'redis';
 import { createMemoizer, type MemoizeError } from '../lib';
-import { deferred, sleep } from './helpers/redis';
+import { connect, deferred, settlesWithin, sleep } from './helpers/redis';
 import { type RedisServer, spawnRedis } from './helpers/redis-server';
 
 // A miss's caller gets its result once `fn` succeeded and the write is sent, not once Redis answered
@@ -13,13 +13,7 @@ let client: RedisClientType;
 let other: RedisClientType;
 beforeAll(async () => {
   server = await spawnRedis();
-  const connected = async (): Promise<RedisClientType> => {
-    const c: RedisClientType = createClient({ url: server.url });
-    c.on('error', () => {});
-    await c.connect();
-    return c;
-  };
-  [client, other] = await Promise.all([connected(), connected()]);
+  [client, other] = await Promise.all([connect(server.url), connect(server.url)]);
 });
 afterAll(async () => {
   server?.resume();
@@ -27,12 +21,6 @@ afterAll(async () => {
   await server?.stop();
 });
 afterEach(() => server.resume());
-
-/** Whether `promise` settles within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  const settled = await Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
-  return settled;
-}
 
 test('the caller has its result while the write waits for a paused server; a joiner waits for the write', async () => {
   const release = deferred<void>();

@@ -46,3 +46,8 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
     await sleep(10);
   }
 }
+
+/** Whether `promise` settles within `ms` (it is left running either way). */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
+}
