@@ -14,9 +14,9 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../__tests__/helpers/redis-server';
 import { openDatabase } from '../examples/blog/database';
 import { createPostRepository } from '../examples/blog/posts';
 import { benchRedis } from './lib/redis-server';
@@ -40,19 +40,6 @@ function positiveInteger(name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) throw new TypeError(`${name} must be a positive integer, got ${raw}`);
   return value;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** Starts `npm run example`'s program in its own process group; resolves once every worker listens. */

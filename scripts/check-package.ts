@@ -17,9 +17,10 @@
  */
 import { type ChildProcess, execFileSync, execSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
+import { freePort } from '../__tests__/helpers/redis-server';
 
 const ROOT = join(__dirname, '..');
 const QUICK_START = join(ROOT, 'examples', 'quick-start.ts');
@@ -230,19 +231,6 @@ function checkTypeScript(consumer: string): void {
     }
     ok(`TypeScript consumer, moduleResolution ${label}: the entry points and the README's quick start compile`);
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 function hasRedisServer(): boolean {
