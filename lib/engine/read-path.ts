@@ -2,6 +2,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { performance } from 'node:perf_hooks';
 import type { MemoizeError } from '../errors';
 import type { GuardedOperation, StoreGuard } from '../guard';
+import type { EarlyRefreshSettings } from '../settings';
 import type { TaggedValue } from '../stores/store';
 import { type CallContext, tracing } from '../tracing';
 import { refreshInBackground } from './background-refresh';
@@ -155,7 +156,8 @@ function localAnswer<A extends unknown[], R>(
   const answer = tier.get(key);
   if (answer === NONE) return NONE;
   // Local hits roll the early-refresh dice too, or a value read once would expire everywhere at once.
-  if (rt.settings.earlyRefresh !== undefined) refreshIfDue(rt, tier, key, args, guard);
+  const { earlyRefresh } = rt.settings;
+  if (earlyRefresh !== undefined) refreshIfDue(rt, tier, key, args, guard, earlyRefresh);
   rt.events.localHit(key, args, started, trace);
   return answer;
 }
@@ -166,11 +168,9 @@ function refreshIfDue<A extends unknown[], R>(
   key: string,
   args: readonly unknown[],
   guard: StoreGuard,
+  earlyRefresh: EarlyRefreshSettings,
 ): void {
-  const { earlyRefresh } = rt.settings;
-  if (earlyRefresh !== undefined && tier.refreshDue(key, earlyRefresh.beta, earlyRefresh.random)) {
-    refreshInBackground(rt, key, args, guard);
-  }
+  if (tier.refreshDue(key, earlyRefresh.beta, earlyRefresh.random)) refreshInBackground(rt, key, args, guard);
 }
 
 /** A new flight for `key`: one store read, settled by the guard. */
