@@ -1,5 +1,5 @@
 import keySlot from 'cluster-key-slot';
-import { createCluster, type RedisClusterType } from 'redis';
+import { createClient, createCluster, type RedisClusterType } from 'redis';
 import { createMemoizer, type MemoizeErrorCode } from '../lib';
 import { entryIndexKey, functionKeyPrefix } from '../lib/key';
 import { RedisStore } from '../lib/stores/redis/store';
@@ -11,7 +11,8 @@ import { type RedisCluster, servesSlot, spawnRedisCluster } from './helpers/redi
 // the function runs: an entry whose enrollment failed is not written, so invalidateAll, which reads
 // the index, never leaves a value computed before it. The enrollment counts against the index
 // master's circuit, so a paused index master costs the function's misses their caching and not the
-// hits of the other masters. A cluster of this file's own: one of its masters is paused.
+// hits of the other masters. A write soon after its enrollment sends no raise of the score of its
+// own: the enrollment's score covers it. A cluster of this file's own: one of its masters is paused.
 
 let cluster: RedisCluster;
 let client: RedisClusterType;
@@ -96,4 +97,56 @@ test('a paused index master opens its own circuit: misses go uncached, the other
   }
   // None of the misses during the pause was written.
   for (const id of fresh) expect(await client.exists(f.keyFor(id))).toBe(0);
+});
+
+/** Script calls (first runs go as EVAL, then EVALSHA) on the master at `url` so far. */
+async function scriptCalls(url: string): Promise<number> {
+  const admin = await createClient({ url }).connect();
+  try {
+    const stats = await admin.info('commandstats');
+    return ['eval', 'evalsha'].reduce(
+      (sum, command) => sum + Number(new RegExp(`cmdstat_${command}:calls=(\\d+)`).exec(stats)?.[1] ?? 0),
+      0,
+    );
+  } finally {
+    await admin.quit();
+  }
+}
+
+test('a miss sends one script to the index master: its enrollment, and no raise after its write', async () => {
+  const { f, index } = memoized(uniquePrefix('enroll-once'));
+  const masters = await cluster.masters();
+  const indexMaster = masters.find((m) => servesSlot(m, keySlot(index)));
+  expect(indexMaster).toBeDefined();
+  const url = indexMaster?.url ?? '';
+  // Entries on the other masters, so that the index master runs only the index's scripts.
+  const ids = Array.from({ length: 60 }, (_, i) => i)
+    .filter((id) => !servesSlot(indexMaster as NonNullable<typeof indexMaster>, keySlot(f.keyFor(id))))
+    .slice(0, 20);
+  const before = await scriptCalls(url);
+  for (const id of ids) await f(id);
+  // The writes, and any raise they sent, are not awaited by the callers.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  expect((await scriptCalls(url)) - before).toBe(ids.length);
+  expect(await client.zCard(index)).toBe(ids.length);
+});
+
+test("a write long after its enrollment raises the entry's score; one soon after leaves it", async () => {
+  const { f, index } = memoized(uniquePrefix('enroll-raise'));
+  const store = new RedisStore(client);
+  const write = async (id: number, indexedMsAgo: number) => {
+    const key = f.keyFor(id);
+    const token = (await store.begin({ key, tokenTtlMs: 3_600_000 })).token ?? '';
+    // An enrollment whose score is about to run out.
+    await store.enroll?.({ key, tokenTtlMs: 1_000 });
+    const enrolled = Number(await client.zScore(index, key));
+    expect(await store.set({ key, token, value: 'v', ttlMs: 60_000, tokenTtlMs: 3_600_000, indexedMsAgo })).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { enrolled, now: Number(await client.zScore(index, key)) };
+  };
+  const late = await write(1, 45_000);
+  expect(late.now).toBeGreaterThan(late.enrolled + 3_500_000);
+  const soon = await write(2, 1_000);
+  expect(soon.now).toBe(soon.enrolled);
+  await store.close();
 });

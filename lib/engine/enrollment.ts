@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { RunOptions } from '../guard';
 import type { Store } from '../stores/store';
 import type { Call, Runtime } from './runtime';
@@ -36,6 +37,7 @@ export function enrollment<A extends unknown[], R>(
   const enroll = store.enroll;
   if (enroll === undefined) return undefined;
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs };
+  call.indexedAt = performance.now();
   return call.guard.run('enroll', (s) => enroll.call(s, request), {
     explicit,
     key: store.indexKeyOf?.(call.key) ?? call.key,

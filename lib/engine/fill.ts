@@ -51,10 +51,14 @@ export async function rotate<A extends unknown[], R>(
   lock?: LockRequest,
 ): Promise<{ token?: string; failure?: MemoizeError }> {
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
+  const sentAt = performance.now();
   try {
     const options = { explicit: call.explicit, key: call.key };
     if (rt.settings.tags === undefined) {
-      return { token: await withEnrollment(rt, call, operation, (store) => store.rotate(request), options) };
+      const token = await withEnrollment(rt, call, operation, (store) => store.rotate(request), options);
+      // A rotate creates the token, as a begin that found none does.
+      call.indexedAt = sentAt;
+      return { token };
     }
     const [token, epoch] = await withEnrollment(
       rt,
@@ -64,6 +68,7 @@ export async function rotate<A extends unknown[], R>(
       options,
     );
     call.tagEpoch = epoch;
+    call.indexedAt = sentAt;
     return { token };
   } catch (error) {
     return { failure: rt.report(error, call, operation) };

@@ -1,5 +1,6 @@
 // One write of an entry under its token, for results and cached errors alike.
 
+import { performance } from 'node:perf_hooks';
 import type { WriteRequest } from '../stores/store';
 import type { Call, Runtime } from './runtime';
 
@@ -14,7 +15,9 @@ export async function writeEntry<A extends unknown[], R>(
   request: WriteRequest,
 ): Promise<boolean> {
   try {
-    const written = await call.guard.run('write', (store) => store.set(request), {
+    const { indexedAt } = call;
+    const sent = indexedAt === undefined ? request : { ...request, indexedMsAgo: performance.now() - indexedAt };
+    const written = await call.guard.run('write', (store) => store.set(sent), {
       explicit: call.explicit,
       key: call.key,
     });

@@ -1,6 +1,7 @@
 import { DELETED_SUFFIXES, deletedKeysOf, entryIndexKey, functionPrefixOfValueKey } from '../../key';
-import type { EnrollRequest, RoundTrip } from '../store';
+import type { EnrollRequest, RoundTrip, WriteRequest } from '../store';
 import type { RedisDriver } from './driver';
+import { INDEX_PRUNE_MS } from './scripts';
 import { DELETE_PAGE, INDEX_ADD, INDEX_PAGE } from './tag-scripts';
 import type { RunScript } from './tags';
 
@@ -9,6 +10,15 @@ const MAX_PAGE = 1000;
 
 function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
   return roundTrip();
+}
+
+/**
+ * Whether a write `indexedMsAgo` after its computation indexed the entry needs no raise: less than
+ * half the pruning margin ago, the score falls short of the token's new expiry by less than the
+ * margin that pruning waits past it.
+ */
+export function freshlyIndexed(indexedMsAgo: number | undefined): boolean {
+  return indexedMsAgo !== undefined && indexedMsAgo < INDEX_PRUNE_MS / 2;
 }
 
 /** The index of the function an entry's value key belongs to. */
@@ -43,12 +53,13 @@ export class EntryIndex {
   }
 
   /**
-   * A cluster: raises an entry's score to its token's new expiry after a write, not waited for: the
-   * entry enrolled before it computed, at a score that outlives its token by the pruning margin
-   * unless the computation took longer than that margin.
+   * A cluster: raises an entry's score to its token's new expiry after a write, not waited for, unless
+   * the computation enrolled the entry less than half the pruning margin ago: that enrollment's score
+   * is then at most that much short of the token's, and pruning waits the whole margin past it.
    */
-  keep(valueKey: string, tokenTtlMs: number): void {
-    this.run(INDEX_ADD, [indexKeyOf(valueKey)], { member: valueKey, tokenTtlMs }).catch(() => {});
+  keep({ key, tokenTtlMs, indexedMsAgo }: WriteRequest): void {
+    if (freshlyIndexed(indexedMsAgo)) return;
+    this.run(INDEX_ADD, [indexKeyOf(key)], { member: key, tokenTtlMs }).catch(() => {});
   }
 
   /**

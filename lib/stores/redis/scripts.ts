@@ -74,14 +74,17 @@ export function lifetime(ms: number): string {
   return ms === Number.POSITIVE_INFINITY ? '0' : String(Math.max(1, Math.ceil(ms)));
 }
 
+/** How long past its score an entry index member is pruned: room for writes the score has not followed. */
+export const INDEX_PRUNE_MS = 60_000;
+
 const PRELUDE = `
 local function set_token(t, ttl)
   if ttl == '0' then redis.call('SET', KEYS[2], t) else redis.call('SET', KEYS[2], t, 'PX', ttl) end
 end
 local function release(lock_token, publish, channel)
   if lock_token ~= '' and redis.call('GET', KEYS[3]) == lock_token then
-    redis.call('DEL', KEYS[3])
-    if redis.call('DEL', KEYS[4]) == 1 then redis.call(publish, channel, KEYS[1]) end
+    -- The lock is there: a second key deleted is the mark of someone waiting for it.
+    if redis.call('DEL', KEYS[3], KEYS[4]) == 2 then redis.call(publish, channel, KEYS[1]) end
   end
 end
 -- A tagged entry's stamp holds: every tag key exists with an epoch no later than the stamp's.
@@ -117,7 +120,7 @@ local function index_add(index, member, ttl)
   local score = '+inf'
   if ttl ~= '0' then score = string.format('%d', now + tonumber(ttl)) end
   redis.call('ZADD', index, 'GT', score, member)
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%d', now - 60000))
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. string.format('%d', now - ${INDEX_PRUNE_MS}))
 end`;
 
 /**
@@ -137,15 +140,17 @@ if ARGV[5] ~= '1' and ARGV[6] ~= 'skip' then
   end
 end
 local t = redis.call('GET', KEYS[2])
+local created = 0
 if not t then
   t = ARGV[1]
+  created = 1
   set_token(t, ARGV[2])
   if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[2]) end
 end
-if ARGV[3] == '' then return {0, t, -1} end
-if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
+if ARGV[3] == '' then return {0, t, created, -1} end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, created, 1} end
 if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
-return {0, t, 0, redis.call('GET', KEYS[3])}`,
+return {0, t, created, 0, redis.call('GET', KEYS[3])}`,
   ({ tokenTtlMs, lock, ignoreValue = false, tagMode }) => [
     randomUUID(),
     lifetime(tokenTtlMs),
@@ -162,16 +167,28 @@ return {0, t, 0, redis.call('GET', KEYS[3])}`,
         : { value: replyText(reply[1]) };
     }
     const token = replyText(reply[1]);
-    const locked = Number(reply[2]);
-    if (locked === -1) return { token };
-    return locked === 1 ? { token, locked: true } : { token, locked: false, holder: replyText(reply[3]) };
+    const created = Number(reply[2]) === 1;
+    const locked = Number(reply[3]);
+    if (locked === -1) return { token, created };
+    return locked === 1
+      ? { token, created, locked: true }
+      : { token, created, locked: false, holder: replyText(reply[4]) };
   },
 );
 
-/** The conditional write: only under the entry's current token; releases the writer's lock either way. */
-export const WRITE = script<WriteRequest & { announcement: Announcement }, boolean>(
+/**
+ * The conditional write: only under the entry's current token; releases the writer's lock either way.
+ * It extends the token to outlive the value, and raises the entry's index score with it, unless the
+ * computation created the token less than half the index's pruning margin ago (`fresh`): the index
+ * then keeps the entry past the value's end as it is, and the token may end before the value by at
+ * most that half margin (a computation writing under it after that is refused, as after any new
+ * token: nothing stale is written).
+ */
+export const WRITE = script<WriteRequest & { announcement: Announcement; fresh: boolean }, boolean>(
   'write',
-  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none)
+  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none),
+-- fresh ('1': this computation created the token and indexed the entry moments ago, for a whole token
+-- lifetime from then; neither needs extending)
 local written = 0
 local valid = true
 if ARGV[8] ~= '' and KEYS[7] and redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -183,7 +200,6 @@ if ARGV[8] ~= '' and KEYS[7] and redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
   if ARGV[3] == '0' then redis.call('SET', KEYS[1], ARGV[2]) else redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end
-  if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
   if ARGV[8] == '' then
     redis.call('DEL', KEYS[5])
   elseif ARGV[3] == '0' then
@@ -191,12 +207,15 @@ if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
   else
     redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3])
   end
-  if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
+  if ARGV[9] ~= '1' then
+    if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+    if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
+  end
   written = 1
 end
 release(ARGV[5], ARGV[6], ARGV[7])
 return written`,
-  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement, stamp }) => [
+  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement, stamp, fresh }) => [
     token,
     value,
     lifetime(ttlMs),
@@ -205,6 +224,7 @@ return written`,
     announcement.command,
     announcement.channel,
     stamp === undefined ? '' : encodeStamp(stamp),
+    fresh ? '1' : '',
   ],
   (reply) => Number(reply) === 1,
 );
