@@ -7,10 +7,10 @@ import { createMemoizer } from '../lib';
 import type { RedisLike } from '../lib/stores/redis/drivers';
 import { asyncRate, compare, consume } from './lib/measure';
 
-// `npm run bench:deployments`: the hit path on every kind of client and deployment, as a ratio to a
-// raw GET + JSON.parse through the same client object, 100 in flight over 100 keys, interleaved
-// rounds in one process, for node-redis and ioredis objects. Spawns its own servers: one
-// redis-server, a 3-master cluster, a Sentinel group.
+// `npm run bench:deployments`: hits and misses on every kind of client and deployment, as ratios to
+// the raw commands through the same client object (a GET + JSON.parse over 100 keys; a SET of a fresh
+// key), 100 in flight, interleaved rounds in one process, for node-redis and ioredis objects. Spawns
+// its own servers: one redis-server, a 3-master cluster, a Sentinel group.
 
 const LANES = 100;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -25,12 +25,20 @@ function relatedPosts(lane: number): Array<{ id: number; title: string; score: n
   return Array.from({ length: 10 }, (_, i) => ({ id: lane * 10 + i, title: `post ${lane}-${i}`, score: i / 7 }));
 }
 
-async function measure(subject: Subject): Promise<string> {
+/** A table row: the raw baseline's and cache-memoize's medians, and their ratio with its round range. */
+function row(name: string, comparison: Awaited<ReturnType<typeof compare>>): string {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  return `| ${name} | ${fmt(comparison.baselineMedian)} | ${fmt(comparison.candidateMedian)} | ${comparison.ratio.toFixed(2)}x (${comparison.pairRatioMin.toFixed(2)}–${comparison.pairRatioMax.toFixed(2)}) |`;
+}
+
+/** The hit row and the miss row of one deployment. */
+async function measure(subject: Subject): Promise<{ hit: string; miss: string }> {
   const { client } = subject;
   const keyPrefix = `bench-deploy-${Date.now()}`;
   const raw = Array.from({ length: LANES }, (_, lane) => `${keyPrefix}:raw:{${lane}}`);
   for (let lane = 0; lane < LANES; lane++) await client.set(raw[lane] as string, JSON.stringify(relatedPosts(lane)));
-  const f = createMemoizer({ client, keyPrefix, ttl: '1h' })(async function related(lane: number) {
+  const memoize = createMemoizer({ client, keyPrefix, ttl: '1h' });
+  const f = memoize(async function related(lane: number) {
     return relatedPosts(lane);
   });
   for (let lane = 0; lane < LANES; lane++) await f(lane);
@@ -38,7 +46,7 @@ async function measure(subject: Subject): Promise<string> {
     typeof (client as { withCommandOptions?: unknown }).withCommandOptions === 'function'
       ? (client as unknown as { withCommandOptions(o: object): Subject['client'] }).withCommandOptions({ timeout: 0 })
       : client;
-  const comparison = await compare({
+  const hits = await compare({
     baseline: (ms) =>
       asyncRate(async (lane) => consume(JSON.parse(String(await bare.get(raw[lane] as string)))), LANES, ms),
     candidate: (ms) => asyncRate(async (lane) => consume(await f(lane)), LANES, ms),
@@ -46,9 +54,32 @@ async function measure(subject: Subject): Promise<string> {
     roundMs: 300,
     warmupMs: 300,
   });
+  // Misses: a never-used argument per call, against writing the same value under a fresh key. On a
+  // loaded machine they must measure the store's work, not the deadline's shortcut.
+  const fresh = createMemoizer({ client, keyPrefix, ttl: '1h', timeout: '10s', circuitBreaker: false })(
+    async function computed(n: number) {
+      return relatedPosts(n);
+    },
+  );
+  let next = LANES;
+  const misses = await compare({
+    baseline: (ms) =>
+      asyncRate(
+        () => {
+          const n = next++;
+          return bare.set(`${keyPrefix}:raw-miss:{${n}}`, JSON.stringify(relatedPosts(n)));
+        },
+        LANES,
+        ms,
+      ),
+    candidate: (ms) => asyncRate(() => fresh(next++), LANES, ms),
+    rounds: ROUNDS,
+    roundMs: 300,
+    warmupMs: 300,
+  });
   await f.invalidateAll();
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  return `| ${subject.name} | ${fmt(comparison.baselineMedian)} | ${fmt(comparison.candidateMedian)} | ${comparison.ratio.toFixed(2)}x (${comparison.pairRatioMin.toFixed(2)}–${comparison.pairRatioMax.toFixed(2)}) |`;
+  await fresh.invalidateAll();
+  return { hit: row(subject.name, hits), miss: row(subject.name, misses) };
 }
 
 async function main(): Promise<void> {
@@ -57,7 +88,7 @@ async function main(): Promise<void> {
     spawnRedisCluster({ masters: 3 }),
     spawnSentinelGroup(),
   ]);
-  const rows: string[] = [];
+  const rows: Array<{ hit: string; miss: string }> = [];
   try {
     const subjects: Array<() => Promise<Subject>> = [
       async () => {
@@ -132,10 +163,12 @@ async function main(): Promise<void> {
   } finally {
     await Promise.allSettled([server.stop(), cluster.stop(), group.stop()]);
   }
+  const header = '| client | raw ops/s | cache-memoize ops/s | ratio (round range) |\n|---|---:|---:|---:|\n';
   process.stdout.write(
     `hit, ${LANES} in flight over ${LANES} keys, ${ROUNDS} interleaved rounds; ratio = memoized hit / raw GET + JSON.parse on the same client\n\n` +
-      '| client | raw GET ops/s | cache-memoize ops/s | ratio (round range) |\n|---|---:|---:|---:|\n' +
-      `${rows.join('\n')}\n`,
+      `${header}${rows.map((r) => r.hit).join('\n')}\n\n` +
+      `miss, ${LANES} in flight, a fresh argument per call; ratio = memoized miss / raw JSON.stringify + SET of a fresh key on the same client\n\n` +
+      `${header}${rows.map((r) => r.miss).join('\n')}\n`,
   );
 }
 
