@@ -5,7 +5,7 @@ import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 import { errorStampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
-import { writeEntry } from './write';
+import { indexedMsAgo, writeEntry } from './write';
 
 // Cached errors (`cacheErrors`): an error the function threw is stored like a result, for `errorTtl`,
 // so that hits (and the callers waiting on the lock) rethrow it instead of running the function again.
@@ -41,7 +41,16 @@ export async function settleError<A extends unknown[], R>(
     const ttlMs = jitteredTtlMs(errorTtlMs, ttlJitter);
     // No stale window: a cached error stops being served when it stops being fresh.
     if (timed) value = stamp(value, { freshUntil: Date.now() + ttlMs, computeMs: 0 });
-    const request = { key: call.key, token, value, ttlMs, tokenTtlMs, lockToken, stamp: tagStamp };
+    const request = {
+      key: call.key,
+      token,
+      value,
+      ttlMs,
+      tokenTtlMs,
+      lockToken,
+      stamp: tagStamp,
+      indexedMsAgo: indexedMsAgo(call),
+    };
     if (await writeEntry(rt, call, request)) held = undefined;
   } finally {
     if (held !== undefined) releaseLock(rt, call, held);

@@ -8,7 +8,7 @@ import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 import { stampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
-import { writeEntry } from './write';
+import { indexedMsAgo, writeEntry } from './write';
 
 // The fill path: run the function, then decide, encode and write its result under the entry's
 // token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
@@ -123,6 +123,7 @@ async function save<A extends unknown[], R>(
       tokenTtlMs,
       lockToken,
       stamp: tagStamp ?? undefined,
+      indexedMsAgo: indexedMsAgo(call),
     };
     // writeEntry hands the request to the store before its first await: the write is sent.
     const acknowledged = writeEntry(rt, call, request).then((answered) => {

@@ -4,6 +4,11 @@ import { performance } from 'node:perf_hooks';
 import type { WriteRequest } from '../stores/store';
 import type { Call, Runtime } from './runtime';
 
+/** How long ago the call put its entry in the function's index (see `WriteRequest.indexedMsAgo`). */
+export function indexedMsAgo<R>(call: Call<R>): number | undefined {
+  return call.indexedAt === undefined ? undefined : performance.now() - call.indexedAt;
+}
+
 /**
  * Writes an entry under its token (the write releases the lock it names); a write refused because
  * the entry was invalidated meanwhile marks the call superseded. A failure is reported, never thrown.
@@ -15,9 +20,7 @@ export async function writeEntry<A extends unknown[], R>(
   request: WriteRequest,
 ): Promise<boolean> {
   try {
-    const { indexedAt } = call;
-    const sent = indexedAt === undefined ? request : { ...request, indexedMsAgo: performance.now() - indexedAt };
-    const written = await call.guard.run('write', (store) => store.set(sent), {
+    const written = await call.guard.run('write', (store) => store.set(request), {
       explicit: call.explicit,
       key: call.key,
     });

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Begin, BeginRequest, ReleaseRequest, RotateRequest, WriteRequest } from '../store';
+import type { Begin, BeginRequest, RotateRequest, WriteRequest } from '../store';
 import { encodeStamp } from '../tag-stamp';
 import { replyText } from './replies';
 
@@ -127,7 +127,7 @@ end`;
  * A miss, before computing: the value if one landed meanwhile; else the entry's token (created if
  * missing) and the lock request's outcome. A caller that finds the lock taken marks it as waited for.
  */
-export const BEGIN = script<BeginRequest & { tagMode: TagMode }, StoreBegin>(
+export const BEGIN = script<{ begin: BeginRequest; tagMode: TagMode }, StoreBegin>(
   'begin',
   `-- ARGV: new token, token ttl, lock token ('' = no lock), lock ttl, ignore value ('1'/'0'), tag mode
 if ARGV[5] ~= '1' and ARGV[6] ~= 'skip' then
@@ -151,7 +151,7 @@ if ARGV[3] == '' then return {0, t, created, -1} end
 if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, created, 1} end
 if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
 return {0, t, created, 0, redis.call('GET', KEYS[3])}`,
-  ({ tokenTtlMs, lock, ignoreValue = false, tagMode }) => [
+  ({ begin: { tokenTtlMs, lock, ignoreValue = false }, tagMode }) => [
     randomUUID(),
     lifetime(tokenTtlMs),
     lock?.token ?? '',
@@ -184,7 +184,7 @@ return {0, t, created, 0, redis.call('GET', KEYS[3])}`,
  * most that half margin (a computation writing under it after that is refused, as after any new
  * token: nothing stale is written).
  */
-export const WRITE = script<WriteRequest & { announcement: Announcement; fresh: boolean }, boolean>(
+export const WRITE = script<{ write: WriteRequest; announcement: Announcement; fresh: boolean }, boolean>(
   'write',
   `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none),
 -- fresh ('1': this computation created the token and indexed the entry moments ago, for a whole token
@@ -215,7 +215,7 @@ if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 release(ARGV[5], ARGV[6], ARGV[7])
 return written`,
-  ({ token, value, ttlMs, tokenTtlMs, lockToken, announcement, stamp, fresh }) => [
+  ({ write: { token, value, ttlMs, tokenTtlMs, lockToken, stamp }, announcement, fresh }) => [
     token,
     value,
     lifetime(ttlMs),
@@ -230,7 +230,7 @@ return written`,
 );
 
 /** Lets a lock go if it still holds the caller's token, announcing it when someone waits. */
-export const RELEASE = script<ReleaseRequest & { announcement: Announcement }, void>(
+export const RELEASE = script<{ lockToken: string; announcement: Announcement }, void>(
   'release',
   `-- ARGV: lock token, publish command, channel
 release(ARGV[1], ARGV[2], ARGV[3])

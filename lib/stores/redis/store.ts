@@ -123,7 +123,7 @@ export class RedisStore implements Store {
   }
 
   #begin(request: BeginRequest, tagMode: '' | 'check' | 'raw' | 'skip'): Promise<StoreBegin> {
-    return this.#run(BEGIN, { ...request, tagMode });
+    return this.#run(BEGIN, request.key, { begin: request, tagMode });
   }
 
   async set(request: WriteRequest): Promise<boolean> {
@@ -137,11 +137,13 @@ export class RedisStore implements Store {
     // index's pruning rule. A cluster's index is apart: its raise is sent unless the enrollment was recent.
     if (!this.#oneServer) this.#index.keep(request);
     const fresh = this.#oneServer && freshlyIndexed(request.indexedMsAgo);
-    return this.#run(WRITE, { ...request, announcement: this.#announcement(request.key), fresh }, stamp?.tags);
+    const { key } = request;
+    return this.#run(WRITE, key, { write: request, announcement: this.#announcement(key), fresh }, stamp?.tags);
   }
 
   release(request: ReleaseRequest): Promise<void> {
-    return this.#run(RELEASE, { ...request, announcement: this.#announcement(request.key) });
+    const { key, lockToken } = request;
+    return this.#run(RELEASE, key, { lockToken, announcement: this.#announcement(key) });
   }
 
   /**
@@ -164,12 +166,12 @@ export class RedisStore implements Store {
   }
 
   rotate(request: RotateRequest): Promise<string> {
-    return this.#run(ROTATE, request);
+    return this.#run(ROTATE, request.key, request);
   }
 
   /** One script on one server; on a cluster, the entry's slot, then its tag keys in parallel. */
   async getTagged(key: string): Promise<TaggedValue | undefined> {
-    return this.#tags.valid(await this.#run(READ_TAGGED, { key, check: this.#oneServer }));
+    return this.#tags.valid(await this.#run(READ_TAGGED, key, { check: this.#oneServer }));
   }
 
   tagEpoch(): Promise<string> {
@@ -227,16 +229,20 @@ export class RedisStore implements Store {
   }
 
   /**
-   * Runs an entry script: the entry's keys, and on one server also its index, the tag epoch and
-   * `tags`' keys, which the script then maintains itself.
+   * Runs an entry script over the keys of the entry at `key`, and on one server also its index, the
+   * tag epoch and `tags`' keys, which the script then maintains itself.
    */
-  #run<Request extends { readonly key: string }, Result>(
+  #run<Request, Result>(
     script: Script<Request, Result>,
+    key: string,
     request: Request,
     tags: readonly string[] = [],
   ): Promise<Result> {
-    const keys: string[] = entryKeysOf(request.key);
-    if (this.#oneServer) keys.push(indexKeyOf(request.key), TAG_EPOCH_KEY, ...tags.map(tagKey));
+    const keys: string[] = entryKeysOf(key);
+    if (this.#oneServer) {
+      keys.push(indexKeyOf(key), TAG_EPOCH_KEY);
+      for (const tag of tags) keys.push(tagKey(tag));
+    }
     return this.#eval(script, keys, request);
   }
 

@@ -18,7 +18,7 @@ function rawTagged(reply: unknown): RawTagged | undefined {
 }
 
 /** The tagged hit: the value and its stamp; with `check` (one server), only if the stamp holds. */
-export const READ_TAGGED = script<{ key: string; check: boolean }, RawTagged | undefined>(
+export const READ_TAGGED = script<{ check: boolean }, RawTagged | undefined>(
   'read-tagged',
   `-- ARGV: check the stamp here ('1'/'0')
 local v = redis.call('GET', KEYS[1])
