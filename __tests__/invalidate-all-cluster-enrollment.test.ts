@@ -134,13 +134,13 @@ test('a miss sends one script to the index master: its enrollment, and no raise 
 test("a write long after its enrollment raises the entry's score; one soon after leaves it", async () => {
   const { f, index } = memoized(uniquePrefix('enroll-raise'));
   const store = new RedisStore(client);
-  const write = async (id: number, indexedMsAgo: number) => {
+  const write = async (id: number, enrolledMsAgo: number) => {
     const key = f.keyFor(id);
     const token = (await store.begin({ key, tokenTtlMs: 3_600_000 })).token ?? '';
     // An enrollment whose score is about to run out.
     await store.enroll?.({ key, tokenTtlMs: 1_000 });
     const enrolled = Number(await client.zScore(index, key));
-    expect(await store.set({ key, token, value: 'v', ttlMs: 60_000, tokenTtlMs: 3_600_000, indexedMsAgo })).toBe(true);
+    expect(await store.set({ key, token, value: 'v', ttlMs: 60_000, tokenTtlMs: 3_600_000, enrolledMsAgo })).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 200));
     return { enrolled, now: Number(await client.zScore(index, key)) };
   };

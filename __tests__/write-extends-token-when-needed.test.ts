@@ -4,10 +4,11 @@ import { type CountedServer, countedServer } from './helpers/command-stats';
 import { uniquePrefix } from './helpers/redis';
 
 // A miss's write extends the entry's token, and raises its score in the function's entry index, only
-// when they need it. A token that this computation's begin created moments ago already lives a whole
-// token lifetime from then, and the index keeps an entry a pruning margin past its score; a token
-// that an earlier computation created is extended, and the score with it. Counted by the server
-// (INFO commandstats: the commands scripts run count too), on a server of this file's own.
+// when they need it. A token set less than half the index's pruning margin (30 s) ago, as its
+// remaining life tells the write script, already reaches past the value's end by more than that
+// margin, with its score (both are set together); an older one is extended, and the score with it.
+// Counted by the server (INFO commandstats: the commands scripts run count too), on a server of this
+// file's own.
 
 let counted: CountedServer;
 beforeAll(async () => {
@@ -26,7 +27,7 @@ function during(work: () => Promise<unknown>): Promise<Record<string, number>> {
   });
 }
 
-test('misses that create their tokens write without extending them or touching the index again', async () => {
+test('misses whose begin just created the token write without extending it or touching the index again', async () => {
   const memoize = createMemoizer({ client: counted.client, keyPrefix: uniquePrefix('fresh'), ttl: '1h' });
   const f = memoize(async function entry(n: number) {
     return n;
@@ -41,7 +42,7 @@ test('misses that create their tokens write without extending them or touching t
   for (let n = 0; n < 10; n++) expect(await f(n)).toBe(n);
 });
 
-test('a write under a token an earlier computation created extends it and raises the index score', async () => {
+test('a write under a token set more than 30 s ago extends it and raises the index score', async () => {
   const keyPrefix = uniquePrefix('kept');
   const memoize = createMemoizer({ client: counted.client, keyPrefix, ttl: '300ms' });
   let runs = 0;
@@ -54,6 +55,8 @@ test('a write under a token an earlier computation created extends it and raises
   await new Promise((resolve) => setTimeout(resolve, 400));
   const index = entryIndexKey(functionKeyPrefix(keyPrefix, 'entry'));
   const [key, tokenKey] = entryKeysOf(f.keyFor(1));
+  // As if it had been set minutes ago: a minute left of its ten.
+  await counted.client.pExpire(tokenKey, 60_000);
   const scoreBefore = Number(await counted.client.zScore(index, key));
   const tokenTtlBefore = await counted.client.pTTL(tokenKey);
   const ran = await during(() => f(1));

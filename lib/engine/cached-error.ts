@@ -5,7 +5,7 @@ import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 import { errorStampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
-import { indexedMsAgo, writeEntry } from './write';
+import { enrolledMsAgo, writeEntry } from './write';
 
 // Cached errors (`cacheErrors`): an error the function threw is stored like a result, for `errorTtl`,
 // so that hits (and the callers waiting on the lock) rethrow it instead of running the function again.
@@ -49,7 +49,7 @@ export async function settleError<A extends unknown[], R>(
       tokenTtlMs,
       lockToken,
       stamp: tagStamp,
-      indexedMsAgo: indexedMsAgo(call),
+      enrolledMsAgo: enrolledMsAgo(call),
     };
     if (await writeEntry(rt, call, request)) held = undefined;
   } finally {

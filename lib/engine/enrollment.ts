@@ -37,7 +37,7 @@ export function enrollment<A extends unknown[], R>(
   const enroll = store.enroll;
   if (enroll === undefined) return undefined;
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs };
-  call.indexedAt = performance.now();
+  call.enrolledAt = performance.now();
   return call.guard.run('enroll', (s) => enroll.call(s, request), {
     explicit,
     key: store.indexKeyOf?.(call.key) ?? call.key,

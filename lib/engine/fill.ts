@@ -8,7 +8,7 @@ import { releaseLock } from './lock';
 import type { Call, Runtime } from './runtime';
 import { stampFor } from './tagging';
 import { jitteredTtlMs } from './ttl-jitter';
-import { indexedMsAgo, writeEntry } from './write';
+import { enrolledMsAgo, writeEntry } from './write';
 
 // The fill path: run the function, then decide, encode and write its result under the entry's
 // token, releasing the lock on every way out. Once the function has succeeded, nothing here turns
@@ -51,14 +51,10 @@ export async function rotate<A extends unknown[], R>(
   lock?: LockRequest,
 ): Promise<{ token?: string; failure?: MemoizeError }> {
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock };
-  const sentAt = performance.now();
   try {
     const options = { explicit: call.explicit, key: call.key };
     if (rt.settings.tags === undefined) {
-      const token = await withEnrollment(rt, call, operation, (store) => store.rotate(request), options);
-      // A rotate creates the token, as a begin that found none does.
-      call.indexedAt = sentAt;
-      return { token };
+      return { token: await withEnrollment(rt, call, operation, (store) => store.rotate(request), options) };
     }
     const [token, epoch] = await withEnrollment(
       rt,
@@ -68,7 +64,6 @@ export async function rotate<A extends unknown[], R>(
       options,
     );
     call.tagEpoch = epoch;
-    call.indexedAt = sentAt;
     return { token };
   } catch (error) {
     return { failure: rt.report(error, call, operation) };
@@ -123,7 +118,7 @@ async function save<A extends unknown[], R>(
       tokenTtlMs,
       lockToken,
       stamp: tagStamp ?? undefined,
-      indexedMsAgo: indexedMsAgo(call),
+      enrolledMsAgo: enrolledMsAgo(call),
     };
     // writeEntry hands the request to the store before its first await: the write is sent.
     const acknowledged = writeEntry(rt, call, request).then((answered) => {

@@ -56,11 +56,9 @@ export async function beginEntry<A extends unknown[], R>(
 ): Promise<Begin | undefined> {
   const tagged = rt.settings.tags !== undefined;
   const request = { key: call.key, tokenTtlMs: rt.settings.tokenTtlMs, lock, ignoreValue, tagged };
-  const sentAt = performance.now();
   try {
     const options = { key: call.key };
-    if (!tagged)
-      return indexedBy(call, await withEnrollment(rt, call, 'begin', (s) => s.begin(request), options), sentAt);
+    if (!tagged) return await withEnrollment(rt, call, 'begin', (store) => store.begin(request), options);
     // The epoch is read in parallel with the begin; both are in before the function runs.
     const [begun, epoch] = await withEnrollment(
       rt,
@@ -70,18 +68,12 @@ export async function beginEntry<A extends unknown[], R>(
       options,
     );
     call.tagEpoch = epoch;
-    return indexedBy(call, begun, sentAt);
+    return begun;
   } catch (error) {
     rt.report(error, call, 'begin');
     abandonLock(rt, call, lock);
     return undefined;
   }
-}
-
-/** Notes on the call when `begun`, sent at `sentAt`, created the entry's token (and so indexed it). */
-export function indexedBy<R>(call: Call<R>, begun: Begin, sentAt: number): Begin {
-  if (begun.created === true) call.indexedAt = sentAt;
-  return begun;
 }
 
 /**

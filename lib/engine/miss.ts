@@ -3,7 +3,7 @@ import type { MemoizeError } from '../errors';
 import type { Begin, LockRequest } from '../stores/store';
 import { enrollment } from './enrollment';
 import { compute } from './fill';
-import { abandonLock, beginEntry, indexedBy, requestLock, type WaitOutcome, waitForHolder } from './lock';
+import { abandonLock, beginEntry, requestLock, type WaitOutcome, waitForHolder } from './lock';
 import type { Call, Runtime } from './runtime';
 import { found } from './stored-value';
 
@@ -49,7 +49,6 @@ export function readOrBegin<A extends unknown[], R>(rt: Runtime<A, R>, call: Beg
     .then(
       (begun) => {
         if (begun.value !== undefined) return call.answered(begun.value);
-        indexedBy(call, begun, askedAt);
         rt.misses.observe(true);
         const work =
           enrolled === undefined

@@ -45,11 +45,8 @@ export class Call<R> implements CallInfo, Flight<R> {
    * once the store answered the write or it failed. Joiners wait for it before `superseded`.
    */
   written: Promise<void> | undefined = undefined;
-  /**
-   * When this call last put its entry in the function's index, for a whole token lifetime from then
-   * (`performance.now()` when it was sent): a begin that created the token, a rotate, an enrollment.
-   */
-  indexedAt: number | undefined = undefined;
+  /** When this call last sent its entry's enrollment (`performance.now()`), for a cluster's index. */
+  enrolledAt: number | undefined = undefined;
 
   constructor(
     readonly guard: StoreGuard,

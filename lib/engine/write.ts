@@ -4,9 +4,9 @@ import { performance } from 'node:perf_hooks';
 import type { WriteRequest } from '../stores/store';
 import type { Call, Runtime } from './runtime';
 
-/** How long ago the call put its entry in the function's index (see `WriteRequest.indexedMsAgo`). */
-export function indexedMsAgo<R>(call: Call<R>): number | undefined {
-  return call.indexedAt === undefined ? undefined : performance.now() - call.indexedAt;
+/** How long ago the call sent its entry's enrollment, if it did (see `WriteRequest.enrolledMsAgo`). */
+export function enrolledMsAgo<R>(call: Call<R>): number | undefined {
+  return call.enrolledAt === undefined ? undefined : performance.now() - call.enrolledAt;
 }
 
 /**

@@ -3,19 +3,11 @@ import type { MemoizeError } from '../errors';
 /**
  * What {@link Store.begin} found: the value if one landed meanwhile, else the entry's generation token
  * and, when a lock was asked for, whether this caller got it (`undefined`: the store has no locks)
- * and, if not, the token of the lock's holder. `created`: this begin created the token (a store may
- * say so; see {@link WriteRequest.indexedMsAgo}).
+ * and, if not, the token of the lock's holder.
  */
 export type Begin =
-  | {
-      value: string;
-      tags?: readonly string[];
-      token?: undefined;
-      locked?: undefined;
-      holder?: undefined;
-      created?: undefined;
-    }
-  | { value?: undefined; token: string; locked?: boolean; holder?: string; created?: boolean };
+  | { value: string; tags?: readonly string[]; token?: undefined; locked?: undefined; holder?: undefined }
+  | { value?: undefined; token: string; locked?: boolean; holder?: string };
 
 /** A tagged entry as a read finds it valid: its envelope and the tags it carries. */
 export interface TaggedValue {
@@ -95,12 +87,11 @@ export interface WriteRequest {
    */
   readonly stamp?: TagStamp | undefined;
   /**
-   * How long ago this computation put the entry in its function's index for a whole token lifetime,
-   * if it did: its begin created the token ({@link Begin} `created`), a rotate, or an enrollment
-   * ({@link Store.enroll}). A store whose index is scored by token expiry may then skip raising the
-   * score, and the token's lifetime with it, on a write soon after (the store decides how soon).
+   * A store with {@link Store.enroll}: how long ago this computation sent the entry's enrollment, if
+   * it did. The enrollment scored the entry for a whole token lifetime from then, so a write soon
+   * after needs no raise of its own (the store decides how soon).
    */
-  readonly indexedMsAgo?: number | undefined;
+  readonly enrolledMsAgo?: number | undefined;
 }
 
 /** What {@link Store.rotate} is asked. */

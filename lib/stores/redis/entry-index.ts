@@ -12,15 +12,6 @@ function unbounded<T>(roundTrip: () => Promise<T>): Promise<T> {
   return roundTrip();
 }
 
-/**
- * Whether a write `indexedMsAgo` after its computation indexed the entry needs no raise: less than
- * half the pruning margin ago, the score falls short of the token's new expiry by less than the
- * margin that pruning waits past it.
- */
-export function freshlyIndexed(indexedMsAgo: number | undefined): boolean {
-  return indexedMsAgo !== undefined && indexedMsAgo < INDEX_PRUNE_MS / 2;
-}
-
 /** The index of the function an entry's value key belongs to. */
 export function indexKeyOf(valueKey: string): string {
   return entryIndexKey(functionPrefixOfValueKey(valueKey) ?? `${valueKey}:`);
@@ -57,8 +48,8 @@ export class EntryIndex {
    * the computation enrolled the entry less than half the pruning margin ago: that enrollment's score
    * is then at most that much short of the token's, and pruning waits the whole margin past it.
    */
-  keep({ key, tokenTtlMs, indexedMsAgo }: WriteRequest): void {
-    if (freshlyIndexed(indexedMsAgo)) return;
+  keep({ key, tokenTtlMs, enrolledMsAgo }: WriteRequest): void {
+    if (enrolledMsAgo !== undefined && enrolledMsAgo < INDEX_PRUNE_MS / 2) return;
     this.run(INDEX_ADD, [indexKeyOf(key)], { member: key, tokenTtlMs }).catch(() => {});
   }
 

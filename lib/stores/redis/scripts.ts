@@ -140,17 +140,15 @@ if ARGV[5] ~= '1' and ARGV[6] ~= 'skip' then
   end
 end
 local t = redis.call('GET', KEYS[2])
-local created = 0
 if not t then
   t = ARGV[1]
-  created = 1
   set_token(t, ARGV[2])
   if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[2]) end
 end
-if ARGV[3] == '' then return {0, t, created, -1} end
-if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, created, 1} end
+if ARGV[3] == '' then return {0, t, -1} end
+if redis.call('SET', KEYS[3], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0, t, 1} end
 if ARGV[5] ~= '1' then redis.call('SET', KEYS[4], '1', 'PX', ARGV[4]) end
-return {0, t, created, 0, redis.call('GET', KEYS[3])}`,
+return {0, t, 0, redis.call('GET', KEYS[3])}`,
   ({ begin: { tokenTtlMs, lock, ignoreValue = false }, tagMode }) => [
     randomUUID(),
     lifetime(tokenTtlMs),
@@ -167,28 +165,24 @@ return {0, t, created, 0, redis.call('GET', KEYS[3])}`,
         : { value: replyText(reply[1]) };
     }
     const token = replyText(reply[1]);
-    const created = Number(reply[2]) === 1;
-    const locked = Number(reply[3]);
-    if (locked === -1) return { token, created };
-    return locked === 1
-      ? { token, created, locked: true }
-      : { token, created, locked: false, holder: replyText(reply[4]) };
+    const locked = Number(reply[2]);
+    if (locked === -1) return { token };
+    return locked === 1 ? { token, locked: true } : { token, locked: false, holder: replyText(reply[3]) };
   },
 );
 
 /**
  * The conditional write: only under the entry's current token; releases the writer's lock either way.
- * It extends the token to outlive the value, and raises the entry's index score with it, unless the
- * computation created the token less than half the index's pruning margin ago (`fresh`): the index
- * then keeps the entry past the value's end as it is, and the token may end before the value by at
- * most that half margin (a computation writing under it after that is refused, as after any new
- * token: nothing stale is written).
+ * It extends the token to outlive the value, and on one server raises the entry's index score with
+ * it, unless the token was set less than half the index's pruning margin ago (its remaining life
+ * says so, in the server's own time): token and score are set together, so the index then keeps the
+ * entry past the value's end as it is, and the token may end before the value by at most that half
+ * margin (a computation writing under it after that is refused, as after any new token: nothing
+ * stale is written).
  */
-export const WRITE = script<{ write: WriteRequest; announcement: Announcement; fresh: boolean }, boolean>(
+export const WRITE = script<{ write: WriteRequest; announcement: Announcement }, boolean>(
   'write',
-  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none),
--- fresh ('1': this computation created the token and indexed the entry moments ago, for a whole token
--- lifetime from then; neither needs extending)
+  `-- ARGV: token, value, ttl, token ttl, lock token ('' = none), publish command, channel, stamp ('' = none)
 local written = 0
 local valid = true
 if ARGV[8] ~= '' and KEYS[7] and redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -207,7 +201,10 @@ if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
   else
     redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3])
   end
-  if ARGV[9] ~= '1' then
+  -- A token without expiry was made for values without one; any other is extended unless it was
+  -- set recently, with its index score.
+  local left = redis.call('PTTL', KEYS[2])
+  if left ~= -1 and (ARGV[4] == '0' or left < tonumber(ARGV[4]) - ${INDEX_PRUNE_MS / 2}) then
     if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
     if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
   end
@@ -215,7 +212,7 @@ if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 release(ARGV[5], ARGV[6], ARGV[7])
 return written`,
-  ({ write: { token, value, ttlMs, tokenTtlMs, lockToken, stamp }, announcement, fresh }) => [
+  ({ write: { token, value, ttlMs, tokenTtlMs, lockToken, stamp }, announcement }) => [
     token,
     value,
     lifetime(ttlMs),
@@ -224,7 +221,6 @@ return written`,
     announcement.command,
     announcement.channel,
     stamp === undefined ? '' : encodeStamp(stamp),
-    fresh ? '1' : '',
   ],
   (reply) => Number(reply) === 1,
 );

@@ -19,7 +19,7 @@ import type {
 } from '../store';
 import type { RedisDriver } from './driver';
 import { driverFor, type RedisLike } from './drivers';
-import { EntryIndex, freshlyIndexed, indexKeyOf } from './entry-index';
+import { EntryIndex, indexKeyOf } from './entry-index';
 import { tokenFirst, whileMigrating } from './migration';
 import { describeRedisFailure, isTryAgain } from './replies';
 import { type Announcement, BEGIN, BROADCAST, RELEASE, ROTATE, type Script, type StoreBegin, WRITE } from './scripts';
@@ -133,12 +133,10 @@ export class RedisStore implements Store {
       if (lockToken !== undefined) await this.release({ key: request.key, lockToken });
       return false;
     }
-    // One server: a token this computation created moments ago already outlives the value by the
-    // index's pruning rule. A cluster's index is apart: its raise is sent unless the enrollment was recent.
+    // A cluster's index is on another master: its raise is sent (unless the enrollment was recent).
     if (!this.#oneServer) this.#index.keep(request);
-    const fresh = this.#oneServer && freshlyIndexed(request.indexedMsAgo);
     const { key } = request;
-    return this.#run(WRITE, key, { write: request, announcement: this.#announcement(key), fresh }, stamp?.tags);
+    return this.#run(WRITE, key, { write: request, announcement: this.#announcement(key) }, stamp?.tags);
   }
 
   release(request: ReleaseRequest): Promise<void> {
