@@ -66,3 +66,18 @@ test('a write under a token set more than 30 s ago extends it and raises the ind
   expect(Number(await counted.client.zScore(index, key))).toBeGreaterThan(scoreBefore);
   expect(await counted.client.pTTL(tokenKey)).toBeGreaterThan(tokenTtlBefore);
 });
+
+test('a token without expiry gets one when the function now stores values that expire', async () => {
+  const memoize = createMemoizer({ client: counted.client, keyPrefix: uniquePrefix('persisted'), ttl: '300ms' });
+  const f = memoize(async function entry(n: number) {
+    return n;
+  });
+  await f(1);
+  const [, tokenKey] = entryKeysOf(f.keyFor(1));
+  // As a version whose values never expired left it.
+  await counted.client.persist(tokenKey);
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const ran = await during(() => f(1));
+  expect(ran.pexpire).toBe(1);
+  expect(await counted.client.pTTL(tokenKey)).toBeGreaterThan(0);
+});

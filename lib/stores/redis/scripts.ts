@@ -201,10 +201,12 @@ if valid and redis.call('GET', KEYS[2]) == ARGV[1] then
   else
     redis.call('SET', KEYS[5], ARGV[8], 'PX', ARGV[3])
   end
-  -- A token without expiry was made for values without one; any other is extended unless it was
-  -- set recently, with its index score.
+  -- The token is made to live as the values' lifetime now says (none: ARGV[4] '0'), with its index
+  -- score, unless it already does: no expiry for values without one, or set recently.
   local left = redis.call('PTTL', KEYS[2])
-  if left ~= -1 and (ARGV[4] == '0' or left < tonumber(ARGV[4]) - ${INDEX_PRUNE_MS / 2}) then
+  local extend
+  if ARGV[4] == '0' then extend = left ~= -1 else extend = left == -1 or left < tonumber(ARGV[4]) - ${INDEX_PRUNE_MS / 2} end
+  if extend then
     if ARGV[4] == '0' then redis.call('PERSIST', KEYS[2]) else redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
     if KEYS[6] then index_add(KEYS[6], KEYS[1], ARGV[4]) end
   end
