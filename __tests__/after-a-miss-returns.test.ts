@@ -1,7 +1,6 @@
-import type { RedisClientType } from 'redis';
 import { createMemoizer } from '../lib';
-import { connect, settlesWithin, sleep } from './helpers/redis';
-import { type RedisServer, spawnRedis } from './helpers/redis-server';
+import { pausableServer } from './helpers/pausable-server';
+import { settlesWithin, sleep } from './helpers/redis';
 
 // What holds once `await f(x)` returned from a miss whose write Redis has not answered yet (the server
 // is paused, SIGSTOP, as `fn` returns; a server of this file's own):
@@ -12,19 +11,7 @@ import { type RedisServer, spawnRedis } from './helpers/redis-server';
 // - with `awaitWrite: true`, `await f(x)` returns only after the write was answered, so the next call
 //   anywhere hits.
 
-let server: RedisServer;
-let client: RedisClientType;
-let other: RedisClientType;
-beforeAll(async () => {
-  server = await spawnRedis();
-  [client, other] = await Promise.all([connect(server.url), connect(server.url)]);
-});
-afterAll(async () => {
-  server?.resume();
-  await Promise.allSettled([client?.quit(), other?.quit()]);
-  await server?.stop();
-});
-afterEach(() => server.resume());
+const own = pausableServer();
 
 /** `lookup` memoized in two "processes" (memoizers over two connections), counting runs and hits. */
 function twoProcesses(keyPrefix: string, options: { awaitWrite?: boolean } = {}) {
@@ -33,12 +20,14 @@ function twoProcesses(keyPrefix: string, options: { awaitWrite?: boolean } = {})
   const hits: string[] = [];
   const body = async (id: number) => {
     runs++;
-    if (pauseOnRun) server.pause();
+    if (pauseOnRun) own.server.pause();
     return { id };
   };
   const common = { keyPrefix, timeout: '2s', ...options } as const;
-  const here = createMemoizer({ client, ...common, onHit: () => hits.push('here') })(body, { name: 'lookup' });
-  const there = createMemoizer({ client: other, ...common, onHit: () => hits.push('there') })(body, {
+  const here = createMemoizer({ client: own.client, ...common, onHit: () => hits.push('here') })(body, {
+    name: 'lookup',
+  });
+  const there = createMemoizer({ client: own.other, ...common, onHit: () => hits.push('there') })(body, {
     name: 'lookup',
   });
   return {
@@ -58,7 +47,7 @@ test('in this process, the next call hits, though the write was not answered whe
   expect(await settlesWithin(first, 1000)).toBe(true);
   const next = here(1);
   expect(await settlesWithin(next, 100)).toBe(false);
-  server.resume();
+  own.server.resume();
   expect(await next).toEqual({ id: 1 });
   expect(runs()).toBe(1);
   expect(hits).toEqual(['here']);
@@ -69,7 +58,7 @@ test('in another process, a call made before the write landed gets the value wit
   expect(await settlesWithin(here(1), 1000)).toBe(true);
   const elsewhere = there(1);
   await sleep(50);
-  server.resume();
+  own.server.resume();
   expect(await elsewhere).toEqual({ id: 1 });
   expect(runs()).toBe(1);
 });
@@ -78,7 +67,7 @@ test('awaitWrite: true returns once the write was answered; the next call anywhe
   const { here, there, hits, runs, noPause } = twoProcesses('after-awaited', { awaitWrite: true });
   const first = here(1);
   expect(await settlesWithin(first, 200)).toBe(false);
-  server.resume();
+  own.server.resume();
   expect(await first).toEqual({ id: 1 });
   noPause();
   expect(await there(1)).toEqual({ id: 1 });
@@ -87,7 +76,7 @@ test('awaitWrite: true returns once the write was answered; the next call anywhe
 });
 
 test('awaitWrite must be true or false', () => {
-  expect(() => createMemoizer({ client, awaitWrite: 'yes' as unknown as boolean })).toThrow(
+  expect(() => createMemoizer({ client: own.client, awaitWrite: 'yes' as unknown as boolean })).toThrow(
     /awaitWrite must be true or false/,
   );
 });

@@ -1,36 +1,23 @@
-import type { RedisClientType } from 'redis';
 import { createMemoizer, type MemoizeError } from '../lib';
-import { connect, deferred, settlesWithin, sleep } from './helpers/redis';
-import { type RedisServer, spawnRedis } from './helpers/redis-server';
+import { pausableServer } from './helpers/pausable-server';
+import { deferred, settlesWithin, sleep } from './helpers/redis';
 
 // A miss's caller gets its result once `fn` succeeded and the write is sent, not once Redis answered
 // it; callers who joined its flight still wait for the answer, and run again when the write was
 // refused (the entry was invalidated while `fn` ran). The server is paused (SIGSTOP) as `fn` returns,
 // so the write cannot be answered until it resumes; a server of this file's own.
 
-let server: RedisServer;
-let client: RedisClientType;
-let other: RedisClientType;
-beforeAll(async () => {
-  server = await spawnRedis();
-  [client, other] = await Promise.all([connect(server.url), connect(server.url)]);
-});
-afterAll(async () => {
-  server?.resume();
-  await Promise.allSettled([client?.quit(), other?.quit()]);
-  await server?.stop();
-});
-afterEach(() => server.resume());
+const own = pausableServer();
 
 test('the caller has its result while the write waits for a paused server; a joiner waits for the write', async () => {
   const release = deferred<void>();
   let runs = 0;
-  const memoize = createMemoizer({ client, keyPrefix: 'sent-joined', timeout: '2s' });
+  const memoize = createMemoizer({ client: own.client, keyPrefix: 'sent-joined', timeout: '2s' });
   const f = memoize(
     async (id: number) => {
       runs++;
       await release.promise;
-      server.pause();
+      own.server.pause();
       return { id, run: runs };
     },
     { name: 'lookup' },
@@ -43,10 +30,10 @@ test('the caller has its result while the write waits for a paused server; a joi
   expect(await owner).toEqual({ id: 1, run: 1 });
   // The write is not answered yet: the joiner waits for it.
   expect(await settlesWithin(joiner, 200)).toBe(false);
-  server.resume();
+  own.server.resume();
   expect(await joiner).toEqual({ id: 1, run: 1 });
   expect(runs).toBe(1);
-  expect(await client.get(f.keyFor(1))).not.toBeNull();
+  expect(await own.client.get(f.keyFor(1))).not.toBeNull();
 });
 
 test('a write refused because the entry was invalidated meanwhile: the caller has its result, the joiner runs again', async () => {
@@ -58,12 +45,12 @@ test('a write refused because the entry was invalidated meanwhile: the caller ha
       await release.promise;
       // Another process invalidates while fn runs: this computation's token is gone.
       await elsewhere.invalidate(id);
-      server.pause();
+      own.server.pause();
     }
     return { id, run: runs };
   };
-  const f = createMemoizer({ client, keyPrefix: 'sent-refused', timeout: '2s' })(body, { name: 'lookup' });
-  const elsewhere = createMemoizer({ client: other, keyPrefix: 'sent-refused' })(body, { name: 'lookup' });
+  const f = createMemoizer({ client: own.client, keyPrefix: 'sent-refused', timeout: '2s' })(body, { name: 'lookup' });
+  const elsewhere = createMemoizer({ client: own.other, keyPrefix: 'sent-refused' })(body, { name: 'lookup' });
   const owner = f(1);
   await sleep(50);
   const joiner = f(1);
@@ -71,7 +58,7 @@ test('a write refused because the entry was invalidated meanwhile: the caller ha
   expect(await settlesWithin(owner, 1000)).toBe(true);
   expect(await owner).toEqual({ id: 1, run: 1 });
   expect(await settlesWithin(joiner, 200)).toBe(false);
-  server.resume();
+  own.server.resume();
   expect(await joiner).toEqual({ id: 1, run: 2 });
   expect(runs).toBe(2);
 });
@@ -83,7 +70,7 @@ test('a write that fails after the caller had its result is reported to onError,
   process.on('unhandledRejection', onRejection);
   try {
     const memoize = createMemoizer({
-      client,
+      client: own.client,
       keyPrefix: 'sent-failed',
       timeout: 100,
       circuitBreaker: false,
@@ -91,7 +78,7 @@ test('a write that fails after the caller had its result is reported to onError,
     });
     const f = memoize(
       async (id: number) => {
-        server.pause();
+        own.server.pause();
         return { id };
       },
       { name: 'lookup' },
@@ -105,7 +92,7 @@ test('a write that fails after the caller had its result is reported to onError,
       expect.stringMatching(/store write did not answer/),
       expect.stringMatching(/store release did not answer/),
     ]);
-    server.resume();
+    own.server.resume();
     await sleep(50);
     expect(rejections).toEqual([]);
   } finally {
