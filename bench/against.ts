@@ -7,6 +7,7 @@ import { spawnRedisCluster } from '../__tests__/helpers/redis-cluster';
 import { spawnRedis } from '../__tests__/helpers/redis-server';
 import * as current from '../lib';
 import { asyncRate, compare } from './lib/measure';
+import { markdownRow } from './lib/report';
 import { relatedPosts } from './peers/related-posts';
 
 // `npm run bench:against -- <git ref>`: misses of this checkout against those of another commit, both
@@ -60,9 +61,7 @@ async function row(
     roundMs: ROUND_MS,
     warmupMs: ROUND_MS,
   });
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  const { baselineMedian, candidateMedian, ratio, pairRatioMin, pairRatioMax } = comparison;
-  return `| ${name} | ${fmt(baselineMedian)} | ${fmt(candidateMedian)} | ${ratio.toFixed(2)}x (${pairRatioMin.toFixed(2)}–${pairRatioMax.toFixed(2)}) |`;
+  return markdownRow(name, comparison);
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,7 @@ import { spawnRedis } from '../__tests__/helpers/redis-server';
 import { createMemoizer } from '../lib';
 import type { RedisLike } from '../lib/stores/redis/drivers';
 import { asyncRate, compare, consume } from './lib/measure';
+import { markdownRow } from './lib/report';
 
 // `npm run bench:deployments`: hits and misses on every kind of client and deployment, as ratios to
 // the raw commands through the same client object (a GET + JSON.parse over 100 keys; a SET of a fresh
@@ -23,12 +24,6 @@ interface Subject {
 
 function relatedPosts(lane: number): Array<{ id: number; title: string; score: number }> {
   return Array.from({ length: 10 }, (_, i) => ({ id: lane * 10 + i, title: `post ${lane}-${i}`, score: i / 7 }));
-}
-
-/** A table row: the raw baseline's and cache-memoize's medians, and their ratio with its round range. */
-function row(name: string, comparison: Awaited<ReturnType<typeof compare>>): string {
-  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-  return `| ${name} | ${fmt(comparison.baselineMedian)} | ${fmt(comparison.candidateMedian)} | ${comparison.ratio.toFixed(2)}x (${comparison.pairRatioMin.toFixed(2)}–${comparison.pairRatioMax.toFixed(2)}) |`;
 }
 
 /** The hit row and the miss row of one deployment. */
@@ -79,7 +74,7 @@ async function measure(subject: Subject): Promise<{ hit: string; miss: string }>
   });
   await f.invalidateAll();
   await fresh.invalidateAll();
-  return { hit: row(subject.name, hits), miss: row(subject.name, misses) };
+  return { hit: markdownRow(subject.name, hits), miss: markdownRow(subject.name, misses) };
 }
 
 async function main(): Promise<void> {

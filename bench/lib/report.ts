@@ -232,3 +232,10 @@ export function toJson(run: Run): string {
   const data = JSON.parse(JSON.stringify(run, roundFigures)) as unknown;
   return `${render(data, '', 0)}\n`;
 }
+
+/** A README table row: the baseline's and the candidate's medians, and their ratio with its round range. */
+export function markdownRow(name: string, comparison: Comparison): string {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const { baselineMedian, candidateMedian, ratio, pairRatioMin, pairRatioMax } = comparison;
+  return `| ${name} | ${fmt(baselineMedian)} | ${fmt(candidateMedian)} | ${ratio.toFixed(2)}x (${pairRatioMin.toFixed(2)}–${pairRatioMax.toFixed(2)}) |`;
+}
