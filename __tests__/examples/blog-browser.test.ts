@@ -6,7 +6,14 @@ import { type Db, openDatabase } from '../../examples/blog/database';
 import { createPostRepository, type Post, type PostRepository } from '../../examples/blog/posts';
 import { seedIfEmpty } from '../../examples/blog/seed';
 import { freePort, type RedisServer, spawnRedis } from '../helpers/redis-server';
-import { cacheHit, exited, fromEveryWorker, type RunningCluster, startCluster } from './blog-cluster-helpers';
+import {
+  cacheHit,
+  exited,
+  fromEveryWorker,
+  type RunningCluster,
+  startCluster,
+  unexpectedStderr,
+} from './blog-cluster-helpers';
 
 // The running cluster example, driven through its pages in Debian's headless chromium.
 const WORKERS = 3;
@@ -222,7 +229,9 @@ it('an edit through the form reaches the lists sharing a keyword in every worker
 }, 60_000);
 
 it('shuts down cleanly', async () => {
+  const before = cluster.stderr().length;
   process.kill(-(cluster.child.pid as number), 'SIGTERM');
   expect(await exited(cluster.child)).toBe(0);
-  expect(cluster.output()).not.toContain('[stderr]');
+  expect(cluster.stderr().slice(before)).toBe('');
+  expect(unexpectedStderr(cluster.stderr())).toEqual([]);
 });
