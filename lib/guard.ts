@@ -32,9 +32,10 @@ class AwaitedOperation<T> implements GuardedOperation<T> {
     readonly key: string | undefined,
     readonly answered: (value: T) => void,
     readonly failed: (error: MemoizeError) => void,
+    readonly counted: boolean,
   ) {}
   expire(): void {
-    this.failed(this.guard.timedOut(this.operation, this.key));
+    this.failed(this.guard.timedOut(this.operation, this.key, this.counted));
   }
 }
 
@@ -44,6 +45,12 @@ export interface RunOptions {
   readonly explicit?: boolean;
   /** The entry the operation is about, for a store with a circuit per master. */
   readonly key?: string | undefined;
+  /**
+   * `false` for the clean-up of an operation that already failed (the release of a lock a lost
+   * `begin` may have taken): its own failure is that same outage, so the breaker does not count it
+   * again. An answer still counts as the store answering.
+   */
+  readonly counted?: boolean;
 }
 
 // With the breaker off, failures are still counted (harmlessly) against a threshold never reached.
@@ -91,7 +98,8 @@ export class StoreGuard {
   /** Runs one store round trip under the deadline and the breaker; rejects with a `MemoizeError`. */
   run<T>(operation: string, work: (store: Store) => Promise<T>, options: RunOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const guarded = new AwaitedOperation<T>(this, operation, options.key, resolve, reject);
+      const counted = options.counted !== false;
+      const guarded = new AwaitedOperation<T>(this, operation, options.key, resolve, reject, counted);
       const breaker = this.#admit(guarded, options.explicit === true);
       if (breaker === undefined) return;
       let pending: Promise<T>;
@@ -100,7 +108,7 @@ export class StoreGuard {
       } catch (error) {
         pending = Promise.reject(error);
       }
-      this.#watch(guarded, pending, breaker);
+      this.#watch(guarded, pending, breaker, counted);
     });
   }
 
@@ -112,9 +120,9 @@ export class StoreGuard {
     return <T>(roundTrip: () => Promise<T>) => this.run(operation, roundTrip, { explicit: true });
   }
 
-  /** The error of an operation that missed its deadline, counted by the breaker. */
-  timedOut(operation: string, key?: string): StoreError {
-    this.#breakerFor(key).failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+  /** The error of an operation that missed its deadline, counted by the breaker unless not `counted`. */
+  timedOut(operation: string, key?: string, counted = true): StoreError {
+    if (counted) this.#breakerFor(key).failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     return new StoreError(
       'E_TIMEOUT',
       `cache-memoize: store ${operation} did not answer within ${this.settings.timeoutMs} ms`,
@@ -123,9 +131,9 @@ export class StoreGuard {
 
   /**
    * What a failure means (the store says, or it is an outage), counted by the circuit the operation
-   * was admitted by: the breaker counts outages only.
+   * was admitted by: the breaker counts outages only (and not those of an operation not `counted`).
    */
-  #failure(operation: string, cause: unknown, breaker: CircuitBreaker): MemoizeError {
+  #failure(operation: string, cause: unknown, breaker: CircuitBreaker, counted: boolean): MemoizeError {
     let error: MemoizeError;
     try {
       error = this.store.describeFailure?.(operation, cause) ?? asStoreError(operation, cause);
@@ -133,7 +141,7 @@ export class StoreGuard {
       error = asStoreError(operation, cause);
     }
     if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
-      breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
+      if (counted) breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     } else {
       breaker.succeeded();
     }
@@ -186,7 +194,7 @@ export class StoreGuard {
   }
 
   /** Settles the operation with whichever comes first: the store's answer, or the deadline. */
-  #watch<T>(operation: GuardedOperation<T>, pending: Promise<T>, breaker: CircuitBreaker): void {
+  #watch<T>(operation: GuardedOperation<T>, pending: Promise<T>, breaker: CircuitBreaker, counted = true): void {
     pending.then(
       (value) => {
         if (operation.settled) return;
@@ -197,7 +205,7 @@ export class StoreGuard {
       (error: unknown) => {
         if (operation.settled) return;
         operation.settled = true;
-        operation.failed(this.#failure(operation.operation, error, breaker));
+        operation.failed(this.#failure(operation.operation, error, breaker, counted));
       },
     );
     this.#queue?.add(operation);

@@ -122,7 +122,7 @@ async function save<A extends unknown[], R>(
     };
     // writeEntry hands the request to the store before its first await: the write is sent.
     const acknowledged = writeEntry(rt, call, request).then((answered) => {
-      if (!answered && lockToken !== undefined) releaseLock(rt, call, lockToken);
+      if (!answered && lockToken !== undefined) releaseLock(rt, call, lockToken, true);
     });
     sent = { acknowledged };
     return sent;

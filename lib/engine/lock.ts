@@ -33,15 +33,32 @@ export function requestLock<A extends unknown[], R>(rt: Runtime<A, R>): LockRequ
 /**
  * Lets a lock go (and wakes its waiters) without making the caller wait for it; a failure is
  * reported. Releasing checks the token, so releasing a lock that was never taken is harmless.
+ *
+ * `afterFailure`: the release cleans up after the call's own `begin` or write failed. If the store
+ * is down, it fails for the same outage, which the breaker has counted and `onError` has heard once
+ * already: that failure is neither counted nor reported (the lock then ends with its ttl). Any
+ * other failure is reported.
  */
-export function releaseLock<A extends unknown[], R>(rt: Runtime<A, R>, call: Call<R>, lockToken: string): void {
+export function releaseLock<A extends unknown[], R>(
+  rt: Runtime<A, R>,
+  call: Call<R>,
+  lockToken: string,
+  afterFailure = false,
+): void {
   call.guard
     .run('release', (store) => store.release?.({ key: call.key, lockToken }) ?? Promise.resolve(), {
       explicit: true,
       key: call.key,
+      counted: !afterFailure,
     })
-    .catch((error: unknown) => rt.report(error, call, 'release'));
+    .catch((error: unknown) => {
+      if (afterFailure && OUTAGE.has((error as MemoizeError).code)) return;
+      rt.report(error, call, 'release');
+    });
 }
+
+/** The codes of a store that is down or too slow, as opposed to one that answered with an error. */
+const OUTAGE: ReadonlySet<string> = new Set(['E_TIMEOUT', 'E_UNAVAILABLE']);
 
 /**
  * Asks the store to begin filling the entry: its token, and the lock when `lock` is given (a
@@ -92,7 +109,7 @@ export function abandonLock<A extends unknown[], R>(
 ): void {
   if (lock === undefined || call.guard.store.isReady?.() === false) return;
   if (failure !== undefined && NEVER_SENT.has(failure.code)) return;
-  releaseLock(rt, call, lock.token);
+  releaseLock(rt, call, lock.token, true);
 }
 
 /** The codes of a store operation the guard refused before sending it. */
