@@ -249,6 +249,60 @@ describe('DeadlineQueue', () => {
   });
 });
 
+describe('DeadlineQueue.settle', () => {
+  /** The timers keeping this process alive. */
+  const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
+
+  test('once the last pending item settles, the timer stops at once, not a deadline later', () => {
+    const queue = new DeadlineQueue(10_000);
+    const before = timers();
+    const a = probe(queue, 'a');
+    const b = probe(queue, 'b');
+    queue.add(a);
+    queue.add(b);
+    expect(timers()).toBe(before + 1);
+    queue.settle(b);
+    // a is still pending: the timer stays.
+    expect(timers()).toBe(before + 1);
+    queue.settle(a);
+    expect(timers()).toBe(before);
+    expect(queue.size).toBe(0);
+    expect(a.settled && b.settled).toBe(true);
+  });
+
+  test('an item settled while another is pending leaves that one its deadline', async () => {
+    const queue = new DeadlineQueue(30);
+    const early = probe(queue, 'early');
+    queue.add(early);
+    await sleep(10);
+    const late = probe(queue, 'late');
+    queue.add(late);
+    queue.settle(early);
+    await sleep(late.expiresAt - performance.now() + LATE_MS);
+    expect(early.expireCalls).toBe(0);
+    expectExpiredNear(late, late.expiresAt);
+  });
+
+  test('a queue stopped by its last settle arms again for the next item', async () => {
+    const queue = new DeadlineQueue(30);
+    const first = probe(queue, 'first');
+    queue.add(first);
+    await sleep(first.expiresAt - performance.now() + LATE_MS);
+    expectExpiredNear(first, first.expiresAt);
+
+    // Stopped by a settle, then armed again.
+    const settled = probe(queue, 'settled');
+    queue.add(settled);
+    queue.settle(settled);
+    const next = probe(queue, 'next');
+    queue.add(next);
+    await sleep(next.expiresAt - performance.now() + LATE_MS);
+    expect(settled.expireCalls).toBe(0);
+    expectExpiredNear(next, next.expiresAt);
+    expect(queue.size).toBe(0);
+  });
+});
+
 describe('DeadlineQueue after the event loop was blocked', () => {
   /** Blocks the event loop for `ms`, synchronously. */
   function block(ms: number): void {

@@ -3,7 +3,10 @@ import { performance } from 'node:perf_hooks';
 /** Something pending that must give up at `expiresAt` (a `performance.now()` time) unless settled first. */
 export interface Timed {
   readonly expiresAt: number;
-  /** Set by whoever settles first: the operation itself, or the queue when the deadline passes. */
+  /**
+   * Set by whoever settles first: the operation itself (through {@link DeadlineQueue.settle}, so
+   * the queue knows when nothing is left to watch), or the queue when the deadline passes.
+   */
   settled: boolean;
   /** Called once by the queue when the deadline passed first; `settled` is already `true`. */
   expire(): void;
@@ -18,11 +21,15 @@ const COMPACT_AFTER = 1024;
 /**
  * Deadlines of one length, kept in the order they were set, so they also expire in that order.
  * One timer serves the whole queue and is armed only while something is pending: adding a deadline
- * costs an array push, not a `setTimeout` per operation, which matters on the hit path.
+ * costs an array push, not a `setTimeout` per operation, which matters on the hit path. When the
+ * last pending item settles, the timer stops at once: a process whose calls are over (its client
+ * closed) is not kept alive for up to a deadline more.
  */
 export class DeadlineQueue {
   readonly #items: (Timed | undefined)[] = [];
   #head = 0;
+  /** Items added and not settled yet. */
+  #pending = 0;
   #timer: NodeJS.Timeout | undefined;
   /** When the armed timer should fire (a `performance.now()` time). */
   #due = 0;
@@ -43,7 +50,22 @@ export class DeadlineQueue {
   add(item: Timed): void {
     this.#dropSettled();
     this.#items.push(item);
+    this.#pending++;
     if (this.#timer === undefined) this.#arm(this.ms);
+  }
+
+  /**
+   * Settles `item`, which this queue watches and which is not settled yet: its operation answered
+   * (or failed) before its deadline. Once no item is pending, the timer stops.
+   */
+  settle(item: Timed): void {
+    item.settled = true;
+    if (--this.#pending > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#graced = false;
+    this.#items.length = 0;
+    this.#head = 0;
   }
 
   /** How many deadlines are being watched (settled ones may linger until the next check). */
@@ -88,6 +110,8 @@ export class DeadlineQueue {
   };
 
   readonly #expireDue = (): void => {
+    // A timer armed since the check (the queue emptied, then an add) is replaced by the one below.
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     const now = performance.now();
     const items = this.#items;
@@ -98,6 +122,7 @@ export class DeadlineQueue {
       items[this.#head++] = undefined;
       if (!item.settled) {
         item.settled = true;
+        this.#pending--;
         item.expire();
       }
     }

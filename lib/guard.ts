@@ -198,16 +198,22 @@ export class StoreGuard {
     pending.then(
       (value) => {
         if (operation.settled) return;
-        operation.settled = true;
+        this.#settle(operation);
         breaker.succeeded();
         operation.answered(value);
       },
       (error: unknown) => {
         if (operation.settled) return;
-        operation.settled = true;
+        this.#settle(operation);
         operation.failed(this.#failure(operation.operation, error, breaker, counted));
       },
     );
     this.#queue?.add(operation);
+  }
+
+  /** The operation answered or failed before its deadline (its queue, if any, watches it). */
+  #settle<T>(operation: GuardedOperation<T>): void {
+    if (this.#queue === undefined) operation.settled = true;
+    else this.#queue.settle(operation);
   }
 }
