@@ -10,11 +10,12 @@ import { asyncRate, compare } from './lib/measure';
 import { markdownRow } from './lib/report';
 import { relatedPosts } from './peers/related-posts';
 
-// `npm run bench:against -- <git ref>`: misses of this checkout against those of another commit, both
-// loaded in one process and measured in interleaved rounds over the same client, so that a change's
-// effect is read as a ratio and not lost in the machine's noise between runs. The ref is checked out
-// in a temporary git worktree (removed at the end) that uses this checkout's node_modules. Misses on
-// one spawned redis-server (a 10-post value and a small one) and on a spawned 3-master cluster.
+// `npm run bench:against -- <git ref>`: misses and hits of this checkout against those of another
+// commit, both loaded in one process and measured in interleaved rounds over the same client, so that
+// a change's effect is read as a ratio and not lost in the machine's noise between runs. The ref is
+// checked out in a temporary git worktree (removed at the end) that uses this checkout's node_modules.
+// Misses on one spawned redis-server (a 10-post value and a small one) and on a spawned 3-master
+// cluster; hits through Redis (10 posts, 100 keys) on the one server.
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const ROUND_MS = 300;
@@ -35,6 +36,34 @@ function checkout(ref: string): { dir: string; remove(): void } {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Distinct entries the hit rows read, one per lane at 100 in flight: hits, not single-flight joins. */
+const HIT_KEYS = 100;
+
+/** One row: hits per second of each library over `client`, read from Redis, `inFlight` at once. */
+async function hitRow(name: string, other: Library, client: Client, inFlight: number): Promise<string> {
+  const options = { client, ttl: '1h', timeout: '10s', circuitBreaker: false } as const;
+  const stamp = Date.now();
+  const before = other.createMemoizer({ ...options, keyPrefix: `against-${stamp}` })(
+    async (n: number) => relatedPosts(n),
+    { name: 'hit' },
+  );
+  const after = current.createMemoizer({ ...options, keyPrefix: `current-${stamp}` })(
+    async (n: number) => relatedPosts(n),
+    { name: 'hit' },
+  );
+  // The second pass reads what the first one wrote.
+  for (let pass = 0; pass < 2; pass++) for (let n = 0; n < HIT_KEYS; n++) await Promise.all([before(n), after(n)]);
+  let next = 0;
+  const comparison = await compare({
+    baseline: (ms) => asyncRate(() => before(next++ % HIT_KEYS), inFlight, ms),
+    candidate: (ms) => asyncRate(() => after(next++ % HIT_KEYS), inFlight, ms),
+    rounds: ROUNDS,
+    roundMs: ROUND_MS,
+    warmupMs: ROUND_MS,
+  });
+  return markdownRow(name, comparison);
 }
 
 /** One row: misses per second of each library over `client`, fresh arguments, `inFlight` at once. */
@@ -81,6 +110,9 @@ async function main(): Promise<void> {
         rows.push(await row(`one server, ${inFlight} in flight, 10 posts`, other, client, inFlight, relatedPosts));
         rows.push(await row(`one server, ${inFlight} in flight, small value`, other, client, inFlight, small));
       }
+      for (const inFlight of [1, 100]) {
+        rows.push(await hitRow(`hits: one server, ${inFlight} in flight, 10 posts`, other, client, inFlight));
+      }
     } finally {
       await client.quit();
       await server.stop();
@@ -103,7 +135,8 @@ async function main(): Promise<void> {
     worktree.remove();
   }
   process.stdout.write(
-    `misses, ${ROUNDS} interleaved rounds of ${ROUND_MS} ms; ratio = this checkout / ${ref}\n\n` +
+    `misses (fresh arguments) and hits (read from Redis), ${ROUNDS} interleaved rounds of ${ROUND_MS} ms; ` +
+      `ratio = this checkout / ${ref}\n\n` +
       `| case | ${ref} ops/s | this checkout ops/s | ratio (round range) |\n|---|---:|---:|---:|\n${rows.join('\n')}\n`,
   );
 }
