@@ -5,6 +5,7 @@ import { RedisStore } from '../lib/stores/redis/store';
 import { Releases } from '../lib/stores/releases';
 import type { Begin, BeginRequest } from '../lib/stores/store';
 import { connect, deferred, sleep, uniquePrefix, until } from './helpers/redis';
+import { type RedisServer, spawnRedis } from './helpers/redis-server';
 import { CountingStore } from './helpers/stores';
 
 // Lock releases are announced on pub/sub, a different connection than the one whose answer says
@@ -49,16 +50,21 @@ class LateBeginStore extends CountingStore {
   }
 }
 
+// A redis-server of its own: the test counts the release channel's subscribers, and on a server
+// shared with other test files theirs come and go meanwhile.
 describe('a release that overtakes the "lock taken" answer (real Redis)', () => {
+  let server: RedisServer;
   let holderClient: RedisClientType;
   let waiterClient: RedisClientType;
   beforeAll(async () => {
-    holderClient = await connect();
-    waiterClient = await connect();
+    server = await spawnRedis();
+    holderClient = await connect(server.url);
+    waiterClient = await connect(server.url);
   });
   afterAll(async () => {
-    await holderClient.quit();
-    await waiterClient.quit();
+    await holderClient?.quit();
+    await waiterClient?.quit();
+    await server?.stop();
   });
 
   test('the waiter takes the value at once instead of sleeping a poll (250 ms with a 5 s lock)', async () => {
