@@ -46,8 +46,8 @@ export interface RunOptions {
   /** The entry the operation is about, for a store with a circuit per master. */
   readonly key?: string | undefined;
   /**
-   * `false` for the clean-up of an operation that already failed (the release of a lock a lost
-   * `begin` may have taken): its own failure is that same outage, so the breaker does not count it
+   * `false` for the clean-up of an operation that already failed (the release of the lock after a
+   * lost `begin` or write): its own failure is that same outage, so the breaker does not count it
    * again. An answer still counts as the store answering.
    */
   readonly counted?: boolean;
