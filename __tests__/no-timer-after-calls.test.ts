@@ -5,9 +5,8 @@ import { type RedisServer, spawnRedis } from './helpers/redis-server';
 
 // Nothing the library starts outlives what it belongs to: once a function's calls are over (every
 // store operation answered), no timer of the library keeps the process alive, even with a long
-// deadline. Before, the deadline's timer stayed armed until one deadline after the last operation,
-// so a process that closed its client waited that long to exit. Against a redis-server of this
-// file's own.
+// deadline: a timer left armed until one deadline after the last operation would keep a process
+// that closed its client alive that long. Against a redis-server of this file's own.
 
 let server: RedisServer;
 let client: RedisClientType;
