@@ -213,8 +213,12 @@ class HangingStore extends CountingStore {
 
 describe('timeout and circuitBreaker against a store that never answers', () => {
   const TIMEOUT = 50;
-  // Timers run late on a busy machine; the call must still come back well before a second deadline.
-  const LATE_MS = 100;
+  // Which deadline applied is told by the error's message ("within 50 ms"); the time bound only shows
+  // that the call came back without the store, which never answers. Timers run late on a busy
+  // machine, and a timer more than 20 ms late reads as a blocked event loop, which gives pending
+  // operations one more while, up to one deadline: a call came back 192 ms after it began under the
+  // full suite.
+  const LATE_MS = 400;
 
   test('a read past the timeout becomes a miss: the call resolves with the result, reported as E_TIMEOUT', async () => {
     const store = new HangingStore();
@@ -267,7 +271,9 @@ describe('timeout and circuitBreaker against a store that never answers', () => 
     const started = performance.now();
     await expect(f()).resolves.toBe(1);
     expect(performance.now() - started).toBeLessThan(TIMEOUT + LATE_MS);
-    expect(errors.map((e) => e.error.code)).toEqual(['E_TIMEOUT']);
+    expect(errors.map((e) => e.error.message)).toEqual([
+      expect.stringMatching(new RegExp(`did not answer within ${TIMEOUT} ms$`)),
+    ]);
   });
 
   test('a function that sets only maxValueBytes still follows the memoizer timeout, as configured later', async () => {
@@ -312,11 +318,12 @@ describe('timeout and circuitBreaker against a store that never answers', () => 
     expect(codes()).toEqual(['E_TIMEOUT', 'E_TIMEOUT']);
     expect(store.calls.get).toBe(2);
 
-    // Open: the store is skipped at once.
+    // Open: the store is skipped at once (a call that waited the deadline takes at least TIMEOUT - 2,
+    // as the first test shows; a busy machine may stall one a few tens of ms).
     for (const n of [3, 4, 5]) {
       const started = performance.now();
       await expect(f(n)).resolves.toBe(n + 1);
-      expect(performance.now() - started).toBeLessThan(TIMEOUT / 2);
+      expect(performance.now() - started).toBeLessThan(TIMEOUT - 2);
     }
     expect(store.calls.get).toBe(2);
     expect(store.calls.begin).toBe(0);
@@ -332,7 +339,7 @@ describe('timeout and circuitBreaker against a store that never answers', () => 
     expect(store.calls.get).toBe(3);
     const started = performance.now();
     await expect(f(7)).resolves.toBe(8);
-    expect(performance.now() - started).toBeLessThan(TIMEOUT / 2);
+    expect(performance.now() - started).toBeLessThan(TIMEOUT - 2);
     expect(store.calls.get).toBe(3);
     // The probe hangs too: it times out and keeps the circuit open.
     await expect(probe).resolves.toBe(7);
