@@ -99,6 +99,15 @@ export function asStoreError(operation: string, cause: unknown): StoreError {
 }
 
 /**
+ * Whether a store failure says the store is down or too slow (`E_UNAVAILABLE`, `E_TIMEOUT`), as
+ * opposed to an answer that refused the operation: the circuit breaker counts outages only.
+ */
+export function isOutage(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'E_UNAVAILABLE' || code === 'E_TIMEOUT';
+}
+
+/**
  * `String(value)`, for values that refuse it: an object without a prototype, or one whose
  * `toString` throws. What a hook or a store throws must never break a call.
  */

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type BreakerSettings, breakerOf, type CircuitBreaker } from './breaker';
 import { type DeadlineQueue, deadlineQueue, type Timed } from './deadline';
-import { asStoreError, type MemoizeError, StoreError } from './errors';
+import { asStoreError, isOutage, type MemoizeError, StoreError } from './errors';
 import type { StoreSettings } from './settings';
 import type { RoundTrip, Store, TaggedValue } from './stores/store';
 
@@ -140,7 +140,7 @@ export class StoreGuard {
     } catch {
       error = asStoreError(operation, cause);
     }
-    if (error.code === 'E_UNAVAILABLE' || error.code === 'E_TIMEOUT') {
+    if (isOutage(error)) {
       if (counted) breaker.failed(performance.now(), this.settings.breaker ?? NEVER_OPENS);
     } else {
       breaker.succeeded();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { MemoizeError } from '../errors';
+import { isOutage, type MemoizeError } from '../errors';
 import type { Begin, LockRequest } from '../stores/store';
 import { withEnrollment } from './enrollment';
 import type { Call, Runtime } from './runtime';
@@ -52,13 +52,10 @@ export function releaseLock<A extends unknown[], R>(
       counted: !afterFailure,
     })
     .catch((error: unknown) => {
-      if (afterFailure && OUTAGE.has((error as MemoizeError).code)) return;
+      if (afterFailure && isOutage(error)) return;
       rt.report(error, call, 'release');
     });
 }
-
-/** The codes of a store that is down or too slow, as opposed to one that answered with an error. */
-const OUTAGE: ReadonlySet<string> = new Set(['E_TIMEOUT', 'E_UNAVAILABLE']);
 
 /**
  * Asks the store to begin filling the entry: its token, and the lock when `lock` is given (a
