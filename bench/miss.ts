@@ -1,5 +1,5 @@
-import { asyncRate, compareField, type Rate } from './lib/measure';
-import { type BenchClient, unlinkMatching } from './lib/redis-client';
+import { asyncRate, compareField, median, type Rate } from './lib/measure';
+import { type BenchClient, serverCpuMicros, unlinkMatching } from './lib/redis-client';
 
 import { type BenchResult, verdict } from './lib/report';
 import type { Contender } from './peers/contenders';
@@ -32,11 +32,20 @@ export async function runMiss(options: MissOptions): Promise<BenchResult[]> {
   const computedBefore = new Map<Contender, number>(contenders.map((c) => [c, c.computed()]));
 
   // The keys of one round are dropped after it, outside the timed part, so later rounds do not
-  // run against a Redis grown by earlier ones.
+  // run against a Redis grown by earlier ones. Each round also records Redis's CPU time per call
+  // (`serverMicros`, the warm-up first): the server's share of a miss, which the client's rate hides.
   const rate =
-    (call: () => Promise<unknown>, inFlight: number): Rate =>
+    (call: () => Promise<unknown>, inFlight: number, serverMicros: number[]): Rate =>
     async (ms) => {
-      const opsPerSecond = await asyncRate(call, inFlight, ms);
+      let calls = 0;
+      const counted = () => {
+        calls++;
+        return call();
+      };
+      const cpuBefore = await serverCpuMicros(client);
+      const opsPerSecond = await asyncRate(counted, inFlight, ms);
+      // The INFO read itself costs the server a few microseconds: nothing next to thousands of calls.
+      serverMicros.push(((await serverCpuMicros(client)) - cpuBefore) / calls);
       await unlinkMatching(client, `*${tag}*`);
       return opsPerSecond;
     };
@@ -51,18 +60,24 @@ export async function runMiss(options: MissOptions): Promise<BenchResult[]> {
 
   const results: BenchResult[] = [];
   for (const inFlight of [1, 100]) {
+    const baselineMicros: number[] = [];
+    const candidateMicros = contenders.map((): number[] => []);
     const comparisons = await compareField({
-      baseline: rate(raw, inFlight),
-      candidates: contenders.map((c) => rate(cached(c), inFlight)),
+      baseline: rate(raw, inFlight, baselineMicros),
+      candidates: contenders.map((c, i) => rate(cached(c), inFlight, candidateMicros[i] ?? [])),
       rounds,
       roundMs,
       warmupMs: roundMs,
     });
+    // The first figure of each is its warm-up's.
+    const baseline = median(baselineMicros.slice(1));
     comparisons.forEach((comparison, i) => {
       const candidateName = contenders[i]?.label ?? '?';
-      results.push(
-        verdict(comparison, { suite: 'miss', case: `${inFlight} in flight`, baselineName: BASELINE, candidateName }),
-      );
+      const serverMicros = { baseline, candidate: median((candidateMicros[i] ?? []).slice(1)) };
+      results.push({
+        ...verdict(comparison, { suite: 'miss', case: `${inFlight} in flight`, baselineName: BASELINE, candidateName }),
+        serverMicros,
+      });
     });
   }
   for (const c of contenders) {

@@ -16,6 +16,7 @@ import {
   type Environment,
   formatInvalidation,
   formatReport,
+  formatServerCost,
   type InvalidationResult,
   toJson,
 } from './lib/report';
@@ -149,6 +150,8 @@ async function main(): Promise<void> {
   console.log(formatReport(env, results));
   console.log();
   if (invalidation.length > 0) console.log(formatInvalidation(invalidation));
+  const serverCost = formatServerCost(results);
+  if (serverCost !== '') console.log(`\n${serverCost}`);
   console.log();
   console.log(`took ${((Date.now() - started) / 1000).toFixed(1)} s (sink ${sinkValue() % 997})`);
 

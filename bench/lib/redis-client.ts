@@ -19,3 +19,16 @@ export async function unlinkMatching(client: BenchClient, pattern: string): Prom
   }
   return count;
 }
+
+/**
+ * The CPU time Redis's main thread has used since it started, in microseconds (INFO cpu: user plus
+ * system; the whole process's on a server that does not report its main thread apart).
+ */
+export async function serverCpuMicros(client: BenchClient): Promise<number> {
+  const info = await client.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  let seconds = field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread');
+  if (Number.isNaN(seconds)) seconds = field('used_cpu_user') + field('used_cpu_sys');
+  if (Number.isNaN(seconds)) throw new Error('INFO cpu has no used_cpu_user/used_cpu_sys');
+  return seconds * 1e6;
+}

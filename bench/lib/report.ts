@@ -13,6 +13,11 @@ export interface BenchResult extends Comparison {
   pass?: boolean;
   /** Keys of a list argument: its element count, for the cost per element. */
   elements?: number;
+  /**
+   * Redis's CPU time per call, in microseconds (its main thread, median of the rounds): what each
+   * call costs the server, whatever the client does meanwhile. Measured for misses.
+   */
+  serverMicros?: { baseline: number; candidate: number };
 }
 
 /** Where and how a run was made, printed above the table and stored with the results. */
@@ -157,6 +162,26 @@ function formatPerElement(results: readonly BenchResult[]): string[] {
     'keys: cost per element of a list of objects (target: flat, the same from 1,000 to 100,000)',
     ...table(['elements', 'entryKey µs', 'objectHash µs', 'entryKey vs 1,000'], rows, new Set()),
   ];
+}
+
+/** Renders Redis's CPU time per call of the cases that measured it, as plain text. */
+export function formatServerCost(results: readonly BenchResult[]): string {
+  const measured = results.filter((r) => r.serverMicros !== undefined);
+  if (measured.length === 0) return '';
+  const rows: string[][] = [];
+  let lastCase = '';
+  for (const r of measured) {
+    const cost = r.serverMicros as { baseline: number; candidate: number };
+    const title = `${r.suite}: ${r.case}`;
+    if (title !== lastCase) rows.push([title, r.baselineName, cost.baseline.toFixed(1), '1.0x']);
+    lastCase = title;
+    rows.push(['', r.candidateName, cost.candidate.toFixed(1), times(cost.candidate / cost.baseline, 1)]);
+  }
+  return [
+    "Redis's CPU time per call (its main thread, INFO cpu; medians of the same rounds; lower is better)",
+    '',
+    ...table(['case', 'contender', 'Redis µs per call', 'vs baseline'], rows, new Set([0, 1])),
+  ].join('\n');
 }
 
 function ms(value: number): string {
