@@ -5,6 +5,10 @@ import { untilReady } from './faults/scenarios';
 import { sleep } from './helpers/redis';
 import { freePort, spawnRedis } from './helpers/redis-server';
 
+// node-redis waits between reconnect attempts on a timer that destroy() does not clear (up to
+// maxReconnectDelayMs plus 100 ms of jitter here): wait it out, or it keeps the jest worker alive.
+afterAll(() => sleep(RESILIENT_DEFAULTS.maxReconnectDelayMs + 100));
+
 test('a URL that is not a string is a TypeError', () => {
   expect(() => createResilientClient(undefined as never)).toThrow(
     /createResilientClient needs a redis:\/\/ URL string/,

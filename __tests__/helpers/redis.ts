@@ -47,7 +47,15 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
   }
 }
 
-/** Whether `promise` settles within `ms` (it is left running either way). */
+/** Whether `promise` settles within `ms` (it is left running either way; the timer is not). */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  return Promise.race([promise.then(() => true), sleep(ms).then(() => false)]);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
