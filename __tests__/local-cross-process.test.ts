@@ -320,13 +320,13 @@ describe('tracking connection failures (a redis-server of its own)', () => {
     const name = uniquePrefix('local-dropread');
     const ca = await quick(server.url, name);
     const cb = await quick(server.url, `${name}-b`);
-    // Test seam: the next get holds its answer until the test lets it go.
+    // Test seam: the next read (the store's, or its tracking's) holds its answer until the test lets it go.
     let hold: { answered: () => void; release: Promise<void> } | undefined;
     class Gated extends CountingStore {
-      override async get(key: string): Promise<string | null | undefined> {
+      protected override async read<T>(work: () => Promise<T>): Promise<T> {
         const h = hold;
         hold = undefined;
-        const answer = await super.get(key);
+        const answer = await work();
         if (h !== undefined) {
           h.answered();
           await h.release;

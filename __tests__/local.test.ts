@@ -84,10 +84,10 @@ class Gated extends CountingStore {
     this.#hold = { answered: () => answered.resolve(), release: release.promise };
     return { answered: answered.promise, release: () => release.resolve() };
   }
-  override async get(key: string): Promise<string | null | undefined> {
+  protected override async read<T>(work: () => Promise<T>): Promise<T> {
     const hold = this.#hold;
     this.#hold = undefined;
-    const answer = await super.get(key);
+    const answer = await work();
     if (hold !== undefined) {
       hold.answered();
       await hold.release;

@@ -10,14 +10,18 @@ import {
   valueKey,
   waitersKeyOf,
 } from '../lib/key';
+import type { Memoized } from '../lib/memoize';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
+import { startTracking } from '../lib/stores/redis/tracking';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 
-// Tracking pushes one key per changed entry to each tracking process: the value key. The entry's
-// token, lock, waiters mark and stamp live outside the tracked prefix, which is one per keyPrefix
-// (not one per function), and a write outside every keyPrefix is pushed to nobody. Counted on the
-// library's own tracking connection, raw (before the store routes anything).
+// What Redis pushes to a process's tracking connection, counted raw (before the store routes anything).
+// One node-redis server: the local tier reads what it keeps on that connection (Redis's default
+// mode), so only the entries the process read are pushed, each once per change. Broadcast mode (the
+// per-master trackings of a cluster or a sentinel group): one key per changed entry, the value key;
+// the entry's token, lock, waiters mark and stamp live outside the tracked prefix, which is one per
+// keyPrefix (not one per function), and a write outside every keyPrefix is pushed to nobody.
 
 let client: RedisClientType;
 beforeAll(async () => {
@@ -58,73 +62,176 @@ async function settled(connection: RedisClientType): Promise<void> {
   await connection.sendCommand(['PING']);
 }
 
-test('a miss, an invalidate and invalidateAll each push the value key once; nothing else is pushed', async () => {
+/** The flags and prefixes of a connection's CLIENT TRACKINGINFO. */
+async function trackingInfo(connection: RedisClientType): Promise<{ flags: string[]; prefixes: string[] }> {
+  const info = (await connection.sendCommand(['CLIENT', 'TRACKINGINFO'])) as unknown;
+  const field = (name: string) =>
+    (info instanceof Map ? info.get(name) : (info as Record<string, unknown>)[name]) as unknown[];
+  return { flags: field('flags').map(String), prefixes: field('prefixes').map(String) };
+}
+
+/** The value keys among pushes (tag keys, and a tagged entry's stamp read with it, left out). */
+function valueKeys(heard: ReadonlyArray<string | null>, keyPrefix: string): Array<string | null> {
+  return heard.filter((k) => k === null || k.startsWith(`${keyPrefix}:`));
+}
+
+const TAGS = ['one-push-tag'];
+
+/**
+ * Two other processes of one tagged, locking function: a writer, and a waiter for its lock. Their
+ * body (shared with this process's function) holds entry 7 until the locked miss lets it go.
+ */
+function otherProcesses(keyPrefix: string) {
+  const hold = deferred<void>();
+  let runs = 0;
+  const body = async (id: number) => {
+    runs++;
+    if (id === 7) await hold.promise;
+    return `v${id}`;
+  };
+  const stores = [new RedisStore(client), new RedisStore(client)];
+  const [writer, waiter] = stores.map((store) =>
+    createMemoizer({ store, keyPrefix })(
+      async function target(id: number) {
+        return body(id);
+      },
+      { lock: true, tags: TAGS },
+    ),
+  ) as [Memoized<[number], string>, Memoized<[number], string>];
+  return {
+    body,
+    writer,
+    runs: () => runs,
+    /** Entry 7 computed by the writer while the waiter waits for its lock: begin, mark, write, release. */
+    async lockedMiss(): Promise<string> {
+      const key = writer.keyFor(7);
+      const first = writer(7);
+      await until(async () => (await client.exists(lockKeyOf(key))) === 1, 'the lock taken');
+      const second = waiter(7);
+      await until(async () => (await client.exists(waitersKeyOf(key))) === 1, 'the lock waited for');
+      hold.resolve();
+      expect(await Promise.all([first, second])).toEqual(['v7', 'v7']);
+      expect(await client.exists([tokenKeyOf(key), stampKeyOf(key)])).toBe(2);
+      return key;
+    },
+    async close(): Promise<void> {
+      for (const store of stores) await store.close();
+    },
+  };
+}
+
+test('one server: only the entries this process read are pushed, each value key once per change', async () => {
   const keyPrefix = uniquePrefix('one-push');
   const { client: own, tracking } = await trackedClient();
   const store = new RedisStore(own);
-  // Another process: it computes and writes, so every change below comes from elsewhere.
-  const elsewhereStore = new RedisStore(client);
-  const waiterStore = new RedisStore(client);
+  // Other processes compute and write, so every change below comes from elsewhere.
+  const others = otherProcesses(keyPrefix);
+  const { writer } = others;
   try {
-    const hold = deferred<void>();
-    let runs = 0;
-    const body = async (id: number) => {
-      runs++;
-      if (id === 7) await hold.promise;
-      return `v${id}`;
+    let localHits = 0;
+    const f = createMemoizer({ store, keyPrefix })(
+      async function target(id: number) {
+        return others.body(id);
+      },
+      {
+        local: true,
+        lock: true,
+        tags: TAGS,
+        onHit: (e) => {
+          if (e.local === true) localHits++;
+        },
+      },
+    );
+    /** Reads `id` until the local tier holds it: read on the tracking connection, so pushed from now on. */
+    const readUntilLocal = async (id: number) => {
+      await until(async () => {
+        const before = localHits;
+        await f(id);
+        return localHits > before;
+      }, `entry ${id} held by the local tier`);
     };
-    const tags = ['one-push-tag'];
-    const local = createMemoizer({ store, keyPrefix });
-    const f = local(
-      async function target(id: number) {
-        return body(id);
-      },
-      { local: true, lock: true, tags },
-    );
-    // A second function of the same keyPrefix: it shares the one tracked prefix.
-    const g = local(
-      async function sibling(id: number) {
-        return `g${id}`;
-      },
-      { local: true },
-    );
-    const writer = createMemoizer({ store: elsewhereStore, keyPrefix })(
-      async function target(id: number) {
-        return body(id);
-      },
-      { lock: true, tags },
-    );
-    const waiter = createMemoizer({ store: waiterStore, keyPrefix })(
-      async function target(id: number) {
-        return body(id);
-      },
-      { lock: true, tags },
-    );
 
     await f(0);
-    await g(0);
     const connection = await tracking;
     const heard = pushes(connection);
     const functionPrefix = f.keyFor(1).slice(0, f.keyFor(1).indexOf('{'));
     await until(() => store.tracking()?.covers(functionPrefix) === true, 'tracking covers the function');
-    const info = (await connection.sendCommand(['CLIENT', 'TRACKINGINFO'])) as unknown;
-    const prefixes = info instanceof Map ? info.get('prefixes') : (info as Record<string, unknown>).prefixes;
-    // One broadcast prefix for both functions of the keyPrefix, and the tag namespace.
-    expect((prefixes as unknown[]).map(String).sort()).toEqual([`${keyPrefix}:`, TAG_KEY_PREFIX].sort());
-    expect(trackedPrefixOf(functionPrefix)).toBe(`${keyPrefix}:`);
+    // Default mode: no broadcast prefix for Redis to check every write against.
+    expect(await trackingInfo(connection)).toEqual({ flags: ['on'], prefixes: [] });
 
     await settled(connection);
     heard.length = 0;
-    // A miss whose lock a second process waits for: begin (token, lock), the waiter's mark, the
-    // write (value, token, stamp), the release (lock, mark).
-    const key = writer.keyFor(7);
-    const first = writer(7);
-    await until(async () => (await client.exists(lockKeyOf(key))) === 1, 'the lock taken');
-    const second = waiter(7);
-    await until(async () => (await client.exists(waitersKeyOf(key))) === 1, 'the lock waited for');
-    hold.resolve();
-    expect(await Promise.all([first, second])).toEqual(['v7', 'v7']);
-    expect(await client.exists([tokenKeyOf(key), stampKeyOf(key)])).toBe(2);
+    // A miss elsewhere, its lock waited for: nothing this process read.
+    const key = await others.lockedMiss();
+    await settled(connection);
+    expect(heard).toEqual([]);
+
+    // Read here: from now on a change of it is pushed, once.
+    await readUntilLocal(7);
+    await settled(connection);
+    heard.length = 0;
+    await writer.invalidate(7);
+    await settled(connection);
+    expect(valueKeys(heard, keyPrefix)).toEqual([key]);
+
+    await readUntilLocal(0);
+    heard.length = 0;
+    await writer(8);
+    await writer(9);
+    await settled(connection);
+    expect(heard).toEqual([]);
+    await writer.invalidateAll();
+    await settled(connection);
+    // The entries alive: 0, 8 and 9 (7 was invalidated already); this process read only 0.
+    expect(valueKeys(heard, keyPrefix)).toEqual([f.keyFor(0)]);
+
+    // Writes outside every keyPrefix, and under this one, of keys never read here: pushed to nobody.
+    heard.length = 0;
+    await client.set(`unrelated-${randomUUID()}`, 'x');
+    await client.set(`${keyPrefix}:fn:{x}`, 'x');
+    await settled(connection);
+    await sleep(20);
+    expect(heard).toEqual([]);
+    expect(others.runs()).toBe(4);
+  } finally {
+    await store.close();
+    await others.close();
+    await own.quit();
+  }
+});
+
+test('broadcast mode: a miss, an invalidate and invalidateAll each push the value key once; nothing else is pushed', async () => {
+  const keyPrefix = uniquePrefix('one-push-bcast');
+  const others = otherProcesses(keyPrefix);
+  const { writer } = others;
+  const sibling = createMemoizer({ store: new RedisStore(client), keyPrefix })(async function sibling(id: number) {
+    return `g${id}`;
+  });
+  const { client: own, tracking: trackingConnection } = await trackedClient();
+  // The tracking a cluster's or a sentinel group's masters each get, here over one server.
+  const broadcast = startTracking(own, 'client', () => {}, undefined, { reads: false });
+  if (broadcast === undefined) throw new Error('no tracking');
+  try {
+    const prefixOf = (keyFor: (id: number) => string) => keyFor(1).slice(0, keyFor(1).indexOf('{'));
+    // Two functions of the same keyPrefix and the tag namespace: one tracked prefix for both functions.
+    const stops = [prefixOf(writer.keyFor), prefixOf(sibling.keyFor), TAG_KEY_PREFIX].map((p) =>
+      broadcast.watch(p, () => {}),
+    );
+    const connection = await trackingConnection;
+    const heard = pushes(connection);
+    await until(
+      () => broadcast.covers(prefixOf(writer.keyFor)) && broadcast.covers(TAG_KEY_PREFIX),
+      'tracking covers the function',
+    );
+    const info = await trackingInfo(connection);
+    expect(info.prefixes.sort()).toEqual([`${keyPrefix}:`, TAG_KEY_PREFIX].sort());
+    expect(trackedPrefixOf(prefixOf(writer.keyFor))).toBe(`${keyPrefix}:`);
+    expect(broadcast.read).toBeUndefined();
+
+    await writer(0);
+    await settled(connection);
+    heard.length = 0;
+    const key = await others.lockedMiss();
     await settled(connection);
     expect(heard.filter((k) => k === null || !k.startsWith(TAG_KEY_PREFIX))).toEqual([key]);
 
@@ -140,10 +247,8 @@ test('a miss, an invalidate and invalidateAll each push the value key once; noth
     heard.length = 0;
     await writer.invalidateAll();
     await settled(connection);
-    // The entries alive: 0 (written by this process), 8 and 9 (7 was invalidated already).
     expect([...heard].sort()).toEqual([writer.keyFor(0), writer.keyFor(8), writer.keyFor(9)].sort());
 
-    // Writes outside every keyPrefix, and to a keyPrefix nobody tracks, are pushed to nobody.
     heard.length = 0;
     await client.set(`unrelated-${randomUUID()}`, 'x');
     await client.set(`${uniquePrefix('untracked')}:fn:{x}`, 'x');
@@ -151,20 +256,19 @@ test('a miss, an invalidate and invalidateAll each push the value key once; noth
     await settled(connection);
     await sleep(20);
     expect(heard).toEqual([]);
-    expect(runs).toBe(4);
+    expect(others.runs()).toBe(4);
+    for (const stop of stops) stop();
   } finally {
-    await store.close();
-    await elsewhereStore.close();
-    await waiterStore.close();
+    broadcast.close();
+    await others.close();
     await own.quit();
   }
 });
 
-test('keyPrefixes nested by `:` share the shorter tracked prefix; each function hears its own entries', async () => {
+test('broadcast mode: keyPrefixes nested by `:` share the shorter tracked prefix; each function hears its own entries', async () => {
   const outer = uniquePrefix('nested');
-  const store = new RedisStore(client);
+  const tracking = startTracking(client, 'client', () => {}, undefined, { reads: false });
   try {
-    const tracking = store.tracking();
     if (tracking === undefined) throw new Error('no tracking');
     const inner = functionKeyPrefix(`${outer}:sub`, 'f');
     const top = functionKeyPrefix(outer, 'f');
@@ -182,6 +286,6 @@ test('keyPrefixes nested by `:` share the shorter tracked prefix; each function 
     expect(heard).toEqual({ inner: [valueKey(inner, 'x')], top: [valueKey(top, 'x')] });
     for (const stop of stops) stop();
   } finally {
-    await store.close();
+    tracking?.close();
   }
 });

@@ -173,11 +173,12 @@ export async function clientList(admin: RedisClientType): Promise<ClientInfo[]> 
 }
 
 /**
- * The tracking connections (broadcast mode: flag `B`) of the clients named `name`: node-redis
- * `duplicate()` copies the name, so a test that names its clients finds its own connections.
+ * The tracking connections (flag `t`, in either mode; `B` marks broadcast mode) of the clients named
+ * `name`: node-redis `duplicate()` copies the name, so a test that names its clients finds its own
+ * connections.
  */
 export async function trackingConnections(admin: RedisClientType, name: string): Promise<ClientInfo[]> {
-  return (await clientList(admin)).filter((c) => c.name === name && (c.flags ?? '').includes('B'));
+  return (await clientList(admin)).filter((c) => c.name === name && (c.flags ?? '').includes('t'));
 }
 
 /** Kills the tracking connection of the clients named `name` (by id, nothing else); returns its id. */

@@ -52,7 +52,12 @@ export class CountingStore implements Store {
 
   get(key: string): Promise<string | null | undefined> {
     this.calls.get++;
-    return this.track(this.inner.get(key));
+    return this.track(this.read(() => this.inner.get(key)));
+  }
+
+  /** Every single-entry read goes through here (the store's, and its tracking's): a test may hold it. */
+  protected read<T>(work: () => Promise<T>): Promise<T> {
+    return work();
   }
   getMany(request: ReadManyRequest): Promise<ReadonlyArray<string | null | undefined>> {
     this.calls.getMany++;
@@ -92,9 +97,29 @@ export class CountingStore implements Store {
   isReady(): boolean {
     return this.inner.isReady?.() !== false;
   }
+  /**
+   * The inner store's tracking. One that hears only the keys read through it (`read`) is wrapped, so
+   * that those reads are counted (as `get`) and pass through {@link read} too.
+   */
   tracking(): Tracking | undefined {
-    return this.inner.tracking?.();
+    const tracking = this.inner.tracking?.();
+    if (tracking?.read === undefined) return tracking;
+    let wrapped = this.#wrapped.get(tracking);
+    if (wrapped === undefined) {
+      wrapped = this.#counted(tracking);
+      this.#wrapped.set(tracking, wrapped);
+    }
+    return wrapped;
   }
+  readonly #wrapped = new WeakMap<Tracking, Tracking>();
+
+  #counted(inner: Tracking): Tracking {
+    return throughTracking(inner, (work) => {
+      this.calls.get++;
+      return this.track(this.read(work));
+    });
+  }
+
   prepare(needs: StoreNeeds): void {
     this.inner.prepare?.(needs);
   }
@@ -120,6 +145,26 @@ export class CountingStore implements Store {
     work.then(done, done);
     return work;
   }
+}
+
+/**
+ * `inner` (a tracking that hears only the keys read through it) with each of its reads passed to
+ * `around`, which runs it: a test counts or holds them. Everything else passes through.
+ */
+export function throughTracking(inner: Tracking, around: <T>(work: () => Promise<T>) => Promise<T>): Tracking {
+  const { read, readTagged } = inner;
+  return {
+    watch: (prefix, listener) => inner.watch(prefix, listener),
+    covers: (prefix) => inner.covers(prefix),
+    get failure() {
+      return inner.failure;
+    },
+    get closed() {
+      return inner.closed;
+    },
+    ...(read === undefined ? {} : { read: (key: string) => around(() => read(key)) }),
+    ...(readTagged === undefined ? {} : { readTagged: (key: string) => around(() => readTagged(key)) }),
+  };
 }
 
 /** The value a store holds at `key`, decoded; `undefined` when there is none. */

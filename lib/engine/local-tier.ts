@@ -181,10 +181,21 @@ export class LocalTier {
     this.attach(store);
   }
 
+  /**
+   * The tracking to read through when it delivers only the changes of keys read through it
+   * ({@link Tracking.read}): a value read any other way is then never kept.
+   */
+  get reader(): Tracking | undefined {
+    const tracking = this.#tracking;
+    return tracking?.read === undefined ? undefined : tracking;
+  }
+
   /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */
   ticket(): number {
     const tracking = this.#tracking;
     if (tracking === undefined) return -1;
+    // A tracking that hears only what is read through it, and cannot read a tagged entry: nothing kept.
+    if (this.tagged && tracking.read !== undefined && tracking.readTagged === undefined) return -1;
     if (tracking.covers(this.functionPrefix) && (!this.tagged || tracking.covers(TAG_KEY_PREFIX))) return this.#clock;
     if (tracking.failure !== undefined) {
       if (!this.#failureReported) {

@@ -46,7 +46,8 @@ export function many<A extends unknown[], R>(rt: Runtime<A, R>, argsList: readon
   }
   // A tagged entry's stamp must be checked with its value (a script, or a second round trip on a
   // cluster), which a batched MGET does not do: tagged functions read each entry as a single call.
-  if (guard.store.getMany === undefined || rt.settings.tags !== undefined) {
+  // So does a local tier whose tracking hears only the keys read through it: it reads there.
+  if (guard.store.getMany === undefined || rt.settings.tags !== undefined || rt.tier?.reader !== undefined) {
     return Promise.all(argsList.map((args) => read(rt, args)));
   }
   return readTogether(rt, guard, argsList);

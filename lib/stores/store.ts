@@ -317,4 +317,15 @@ export interface Tracking {
    * the store for its tracking again, which may be a new one (the client connected again).
    */
   readonly closed?: boolean;
+  /**
+   * Present when changes are delivered only for the keys read through it (Redis's default tracking
+   * mode, instead of every key under a prefix): a local tier then reads the values it keeps here, and
+   * keeps no value read any other way. Resolves the entry's stored value, or `null`.
+   */
+  read?(key: string): Promise<string | null>;
+  /**
+   * With {@link Tracking.read}: a tagged entry read here, its tag keys too, checked as
+   * {@link Store.getTagged} checks it; `undefined` when missing or its tags were invalidated.
+   */
+  readTagged?(key: string): Promise<TaggedValue | undefined>;
 }

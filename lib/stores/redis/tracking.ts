@@ -1,9 +1,10 @@
 import { MemoizeError } from '../../errors';
-import { trackedPrefixOf } from '../../key';
+import { stampKeyOf, trackedPrefixOf } from '../../key';
 import { ChangeFeed } from '../change-feed';
-import type { ChangeListener, Tracking } from '../store';
+import type { ChangeListener, TaggedValue, Tracking } from '../store';
+import { parseStamp, stampHolds, tagsOf } from '../tag-stamp';
 import type { ClientKind } from './driver';
-import { isNoPermission, isUnknownCommand } from './replies';
+import { isNoPermission, isUnknownCommand, replyText } from './replies';
 
 /**
  * The connection that hears changes: a node-redis (5.9 or later) client in RESP3 with
@@ -16,7 +17,8 @@ export interface TrackingConnection {
   on(event: 'error', listener: (error: unknown) => void): unknown;
   unref?(): void;
   connect(): Promise<unknown>;
-  sendCommand(args: string[]): Promise<unknown>;
+  /** `options.timeout: 0`: no per-command timer of the client's own (the memoizer's deadline bounds the reads). */
+  sendCommand(args: string[], options?: { timeout?: number }): Promise<unknown>;
   destroy(): void;
 }
 
@@ -29,6 +31,14 @@ export interface ServerTrackingOptions {
    * @default true
    */
   checkHandshake?: boolean;
+  /**
+   * Track only the keys read through {@link ServerTracking.read} (Redis's default mode, which the
+   * node-redis handshake turns on), instead of every key under each keyPrefix (`BCAST`): a process
+   * then hears only the changes of the values it keeps, and writes elsewhere are not checked against
+   * any prefix. Needs the handshake check (node-redis).
+   * @default false
+   */
+  reads?: boolean;
 }
 
 /** What a client must offer to be tracked: node-redis `duplicate()`. */
@@ -42,6 +52,10 @@ const UNSUPPORTED =
   "later for RESP3 'invalidate' events); calls read Redis instead";
 
 const RETRY_MS = 1000;
+
+// node-redis gives each command a timer of its own by default (an AbortSignal); the reads made here
+// run under the memoizer's deadline instead, as the store's own reads do.
+const NO_TIMEOUT = { timeout: 0 };
 
 /**
  * A refusal that the next connection would get too: the user may not run CLIENT, or the server has
@@ -62,13 +76,17 @@ function trackingFlags(info: unknown): string[] {
 }
 
 /**
- * Redis client tracking in broadcast mode (`CLIENT TRACKING ON BCAST PREFIX ...`) on one RESP3
- * connection of its own per client: Redis pushes the key of every write, delete, expiry or eviction
- * under a tracked prefix (one per keyPrefix, not per function: Redis checks each one on every write),
- * made by any client, in the order it applied them; the feed routes value keys to their function. Broadcast mode
- * needs no reads on this connection, so the user's client stays as it is (RESP2 or 3).
+ * Redis client tracking on one RESP3 connection of its own per client, in one of two modes:
+ * - broadcast (`CLIENT TRACKING ON BCAST PREFIX ...`): Redis pushes the key of every write, delete,
+ *   expiry or eviction under a tracked prefix (one per keyPrefix, not per function: Redis checks each
+ *   one on every write), made by any client, in the order it applied them. It needs no reads on this
+ *   connection, so the user's client stays as it is (RESP2 or 3);
+ * - reads (`reads`, Redis's default mode): Redis pushes the changes of the keys read on this
+ *   connection ({@link ServerTracking.read}) since their last push, and nothing else. A push and the
+ *   reply to the read it follows share the connection, in the order Redis applied them.
+ * The feed routes the value keys (and tag keys) pushed to their watchers.
  *
- * Changes are only trusted while the server has confirmed the prefix on the current connection; when
+ * Changes are only trusted while the server has confirmed tracking on the current connection; when
  * the connection drops, every watcher is told "anything changed" and is not covered until tracking
  * is set up again on the new connection.
  */
@@ -88,6 +106,9 @@ export class ServerTracking implements Tracking {
   #closed = false;
   #failure: MemoizeError | undefined;
   readonly #checkHandshake: boolean;
+  readonly #reads: boolean;
+  /** Reads mode: the server confirmed default-mode tracking on the current connection. */
+  #readsConfirmed = false;
 
   constructor(
     connection: TrackingConnection,
@@ -97,6 +118,7 @@ export class ServerTracking implements Tracking {
   ) {
     this.#connection = connection;
     this.#checkHandshake = options.checkHandshake ?? true;
+    this.#reads = options.reads === true && this.#checkHandshake;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
       else this.#feed.changed(typeof key === 'string' ? key : key.toString());
@@ -133,6 +155,11 @@ export class ServerTracking implements Tracking {
    */
   watch(functionPrefix: string, listener: ChangeListener): () => void {
     const remove = this.#feed.add(functionPrefix, listener);
+    if (this.#reads) {
+      this.#recompute();
+      this.#sync();
+      return remove;
+    }
     const tracked = trackedPrefixOf(functionPrefix);
     if (this.#wanted.some((p) => tracked.startsWith(p))) this.#recompute();
     else {
@@ -145,6 +172,37 @@ export class ServerTracking implements Tracking {
   covers(functionPrefix: string): boolean {
     return this.#covered.has(functionPrefix);
   }
+
+  /**
+   * Reads mode: the value at `key`, read on the tracking connection, so that its next change is
+   * pushed here. Absent in broadcast mode (a read anywhere may be kept there).
+   */
+  get read(): ((key: string) => Promise<string | null>) | undefined {
+    return this.#reads ? this.#readOne : undefined;
+  }
+
+  /** Reads mode: a tagged entry, its stamp and its tag keys read here, and checked. */
+  get readTagged(): ((key: string) => Promise<TaggedValue | undefined>) | undefined {
+    return this.#reads ? this.#readTagged : undefined;
+  }
+
+  readonly #readOne = async (key: string): Promise<string | null> => {
+    const reply = await this.#connection.sendCommand(['GET', key], NO_TIMEOUT);
+    return reply === null || reply === undefined ? null : replyText(reply);
+  };
+
+  // Not atomic, and need not be: a tag invalidated between the two reads fails the stamp (its epoch
+  // is then newer), and one invalidated after them is pushed, since both reads were made here.
+  readonly #readTagged = async (key: string): Promise<TaggedValue | undefined> => {
+    const send = (args: string[]) => this.#connection.sendCommand(args, NO_TIMEOUT) as Promise<unknown[]>;
+    const [value, stampText] = await send(['MGET', key, stampKeyOf(key)]);
+    if (value === null || value === undefined || stampText === null || stampText === undefined) return undefined;
+    const stamp = parseStamp(replyText(stampText));
+    if (stamp === undefined) return undefined;
+    const epochs = stamp.tagKeys.length === 0 ? [] : await send(['MGET', ...stamp.tagKeys]);
+    const texts = epochs.map((e) => (e === null || e === undefined ? null : replyText(e)));
+    return stampHolds(stamp, texts) ? { value: replyText(value), tags: tagsOf(stamp) } : undefined;
+  };
 
   /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
   get failure(): MemoizeError | undefined {
@@ -170,6 +228,10 @@ export class ServerTracking implements Tracking {
   #down(): void {
     this.#session++;
     this.#fresh = true;
+    if (this.#readsConfirmed) {
+      this.#readsConfirmed = false;
+      this.#recompute();
+    }
     if (this.#confirmed.length > 0) {
       this.#confirmed = [];
       this.#recompute();
@@ -201,14 +263,28 @@ export class ServerTracking implements Tracking {
   async #step(session: number): Promise<void> {
     const send = (args: string[]) => this.#connection.sendCommand(args);
     if (this.#fresh) {
+      let flags: string[] = [];
       if (this.#checkHandshake) {
         // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
-        const flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
+        flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
         if (session !== this.#session) return;
         if (!flags.includes('on')) {
           this.#fail(undefined);
           return;
         }
+      }
+      if (this.#reads) {
+        // The handshake's default mode is the one wanted: every read from here on is tracked. A
+        // connection in another mode (an earlier session's) is switched to it.
+        if (flags.some((f) => f === 'bcast' || f === 'optin' || f === 'optout')) {
+          await send(['CLIENT', 'TRACKING', 'OFF']);
+          await send(['CLIENT', 'TRACKING', 'ON']);
+          if (session !== this.#session) return;
+        }
+        this.#fresh = false;
+        this.#readsConfirmed = true;
+        this.#recompute();
+        return;
       }
       // Whatever tracking the connection has (the handshake's, or an earlier session's) goes first.
       await send(['CLIENT', 'TRACKING', 'OFF']);
@@ -236,7 +312,7 @@ export class ServerTracking implements Tracking {
   #recompute(): void {
     const flipped: string[] = [];
     for (const prefix of this.#feed.prefixes()) {
-      const covered = this.#confirmed.some((p) => prefix.startsWith(p));
+      const covered = this.#reads ? this.#readsConfirmed : this.#confirmed.some((p) => prefix.startsWith(p));
       if (covered === this.#covered.has(prefix)) continue;
       if (covered) this.#covered.add(prefix);
       else this.#covered.delete(prefix);
@@ -256,12 +332,14 @@ export class ServerTracking implements Tracking {
  * cannot be tracked this way: a cluster (its keys live on several servers), a sentinel, or an object
  * without `duplicate`. `onGaveUp` is told when the connection ended by itself. With `whenOpen`, the
  * connection connects only once the user's client is open: a client closed for good never opens one.
+ * `options.reads` chooses the mode (see {@link ServerTracking}).
  */
 export function startTracking(
   client: object,
   kind: ClientKind,
   onGaveUp: () => void,
   whenOpen?: (connect: () => void) => void,
+  options: Pick<ServerTrackingOptions, 'reads'> = {},
 ): ServerTracking | undefined {
   const trackable = client as Trackable;
   if (kind !== 'client' || typeof trackable.duplicate !== 'function') return undefined;
@@ -272,7 +350,7 @@ export function startTracking(
   } catch {
     return undefined;
   }
-  const tracking = new ServerTracking(connection, onGaveUp);
+  const tracking = new ServerTracking(connection, onGaveUp, options);
   connection.unref?.();
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
   const connect = () => {
