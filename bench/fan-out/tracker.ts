@@ -2,8 +2,10 @@ import { createMemoizer } from '../../lib';
 import { connectClient } from '../lib/redis-client';
 
 // A process that tracks the fan-out benchmark's functions: it memoizes each of them with `local`, and
-// reads through each until its local tier holds the value, so Redis pushes it every change of their
-// keys. Told `track` and `untrack` by the benchmark; answers each with the same word once done.
+// reads through each until its local tier holds the value, so Redis pushes it the changes of their
+// keys: of every key under the keyPrefix in broadcast mode, of the keys it read in default mode (one
+// node-redis server). Told `track` and `untrack` by the benchmark; answers each with the same word once
+// done.
 
 const [url = '', keyPrefix = '', count = '0'] = process.argv.slice(2);
 const functions = Number(count);
