@@ -1,7 +1,11 @@
 import { createClient, type RedisClientType } from 'redis';
 import { functionKeyPrefix, valueKey } from '../lib/key';
+import { createMemoizer } from '../lib/memoizer';
+import { RedisStore } from '../lib/stores/redis/store';
 import { ServerTracking, type TrackingConnection } from '../lib/stores/redis/tracking';
+import type { Tracking } from '../lib/stores/store';
 import { connect, testRedisUrl, uniquePrefix, until } from './helpers/redis';
+import { CountingStore, throughTracking } from './helpers/stores';
 
 // The tracking of one node-redis server in reads mode (Redis's default mode): what it hears is what it
 // read, on its own connection, whatever mode that connection was in before.
@@ -57,5 +61,88 @@ test('a connection left in broadcast mode is switched to default mode before it 
     tracking.close();
   } finally {
     connection.destroy();
+  }
+});
+
+test('a read its tracking connection fails is answered by the store, not kept, not reported', async () => {
+  const keyPrefix = uniquePrefix('reads-fallback');
+  const inner = new RedisStore(client);
+  // A tracked read in flight when its connection drops is rejected by node-redis; a real server only
+  // produces that in a race too narrow to aim at, so this store's tracking rejects every read (as
+  // node-redis does then), and lets everything else through.
+  let failedReads = 0;
+  class DroppingReads extends CountingStore {
+    override tracking(): Tracking | undefined {
+      const tracking = super.tracking();
+      if (tracking === undefined) return undefined;
+      return throughTracking(tracking, () => {
+        failedReads++;
+        return Promise.reject(new Error('The client is closed'));
+      });
+    }
+  }
+  const store = new DroppingReads(inner);
+  const errors: unknown[] = [];
+  const hits: Array<boolean | undefined> = [];
+  const memoize = createMemoizer({ store, keyPrefix, circuitBreaker: { failures: 1 } });
+  const f = memoize(async (id: number) => ({ id }), {
+    name: 'f',
+    local: true,
+    onError: (e) => errors.push(e),
+    onHit: (e) => hits.push(e.local),
+  });
+  try {
+    await createMemoizer({ store: new RedisStore(client), keyPrefix })(async (id: number) => ({ id }), { name: 'f' })(
+      1,
+    );
+    // The first call makes the tier watch; from when tracking covers it, reads go to its connection.
+    await f(1);
+    await until(() => store.tracking()?.covers(f.keyFor(1).slice(0, f.keyFor(1).indexOf('{'))) === true, 'tracking on');
+    failedReads = 0;
+    hits.length = 0;
+    const gets = store.calls.get;
+    for (let i = 0; i < 5; i++) expect(await f(1)).toEqual({ id: 1 });
+    expect(failedReads).toBe(5);
+    // Every call read the store after its tracked read failed: a hit, never local, nothing reported.
+    expect(store.calls.get - gets).toBe(5);
+    expect(hits).toEqual([undefined, undefined, undefined, undefined, undefined]);
+    expect(errors).toEqual([]);
+  } finally {
+    await inner.close();
+  }
+});
+
+test('the tracking connection reads the database the client selected after it was made', async () => {
+  const keyPrefix = uniquePrefix('reads-db');
+  // The client is made for database 0 and switched to 3; another client leaves a different value
+  // under the same key in database 0.
+  const switched = createClient({ url: testRedisUrl() }) as RedisClientType;
+  switched.on('error', () => {});
+  await switched.connect();
+  await switched.select(3);
+  const store = new RedisStore(switched);
+  const results: unknown[] = [];
+  let localHits = 0;
+  const f = createMemoizer({ store, keyPrefix })(async (id: number) => ({ id, database: 3 }), {
+    name: 'f',
+    local: true,
+    onHit: (e) => {
+      if (e.local === true) localHits++;
+    },
+  });
+  try {
+    await createMemoizer({ store: new RedisStore(client), keyPrefix })(async (id: number) => ({ id, database: 0 }), {
+      name: 'f',
+    })(1);
+    results.push(await f(1));
+    await until(async () => {
+      results.push(await f(1));
+      return localHits > 0;
+    }, 'a local hit');
+    expect(new Set(results.map((r) => JSON.stringify(r)))).toEqual(new Set([JSON.stringify({ id: 1, database: 3 })]));
+  } finally {
+    await store.close();
+    await switched.sendCommand(['UNLINK', f.keyFor(1)]);
+    await switched.quit();
   }
 });

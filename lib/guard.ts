@@ -3,7 +3,7 @@ import { type BreakerSettings, breakerOf, type CircuitBreaker } from './breaker'
 import { type DeadlineQueue, deadlineQueue, type Timed } from './deadline';
 import { asStoreError, isOutage, type MemoizeError, StoreError } from './errors';
 import type { StoreSettings } from './settings';
-import type { RoundTrip, Store, TaggedValue, Tracking } from './stores/store';
+import type { RoundTrip, Store, TaggedValue } from './stores/store';
 
 /**
  * One store operation under a {@link StoreGuard}: told its answer or its failure, exactly once. The
@@ -56,13 +56,8 @@ export interface RunOptions {
 // With the breaker off, failures are still counted (harmlessly) against a threshold never reached.
 const NEVER_OPENS: BreakerSettings = { failures: Number.POSITIVE_INFINITY, coolDownMs: 0 };
 
-/** A read through a tracking that hears the keys read through it (the local tier's reads). */
-function readVia(via: Tracking, key: string, tagged: boolean): Promise<string | TaggedValue | null | undefined> {
-  // The local tier passes a tracking only with the read it needs (`readTagged` for a tagged function).
-  return tagged
-    ? (via.readTagged as (key: string) => Promise<TaggedValue | undefined>)(key)
-    : (via.read as (key: string) => Promise<string | null>)(key);
-}
+/** A store read made some other way than the store's `get`/`getTagged` (the local tier's, see `LocalTier.reading`). */
+export type StoreRead = (key: string, tagged: boolean) => Promise<string | TaggedValue | null | undefined>;
 
 /**
  * A store with the deadline and the circuit breaker in front of it: the one place their rules are
@@ -88,20 +83,19 @@ export class StoreGuard {
   /**
    * The hit path's entry: one store read for `operation`, with no promise or closure of its own
    * beyond the store's. The same rules as {@link run}. A tagged function's read is the store's
-   * `getTagged` (which a store with tags has: the read path checks before). `via`: a local tier's
-   * tracking that hears only the keys read through it; the read is made there.
+   * `getTagged` (which a store with tags has: the read path checks before), or `source` when given.
    */
   read(
     operation: GuardedOperation<string | TaggedValue | null | undefined>,
     key: string,
     tagged = false,
-    via?: Tracking,
+    source?: StoreRead,
   ): void {
     const breaker = this.#admit(operation, false);
     if (breaker === undefined) return;
     let pending: Promise<string | TaggedValue | null | undefined>;
     try {
-      if (via !== undefined) pending = readVia(via, key, tagged);
+      if (source !== undefined) pending = source(key, tagged);
       else
         pending = tagged ? (this.store.getTagged as (key: string) => Promise<TaggedValue>)(key) : this.store.get(key);
     } catch (error) {

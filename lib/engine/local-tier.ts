@@ -1,8 +1,9 @@
 import { StoredError } from '../envelope/stored-error';
+import type { StoreRead } from '../guard';
 import { TAG_KEY_PREFIX, tagKey, tagOfKey } from '../key';
 import { decode } from '../serializer';
 import type { LocalSettings } from '../settings';
-import type { Store, Tracking } from '../stores/store';
+import type { Store, TaggedValue, Tracking } from '../stores/store';
 import { shouldRefreshEarly } from './early-refresh';
 
 /** Returned by {@link LocalTier.get} when the tier has no usable value. */
@@ -67,8 +68,10 @@ function answerOf(entry: Entry): unknown {
  * The rule that keeps it from serving stale values: a value read from the store is kept only if the
  * read began while the store's changes were being delivered, and no change of that key (and no
  * "anything changed") arrived between the read's start and its answer. A change applied after the
- * read was answered arrives later and evicts the value. Redis pushes changes on another connection
- * than the reads, so the answer and the change can arrive in either order; both are covered.
+ * read was answered arrives later and evicts the value. In broadcast mode Redis pushes changes on
+ * another connection than the reads, so the answer and the change can arrive in either order; both
+ * are covered. When the tracking hears only the keys read through it ({@link LocalTier.reader}),
+ * the reads whose answers may be kept are made there ({@link LocalTier.reading}).
  *
  * A tagged function's tier also watches the tag keys: a change of one evicts every value carrying
  * that tag, and refuses the answers of reads in flight that carry it, by the same rule.
@@ -188,6 +191,27 @@ export class LocalTier {
   get reader(): Tracking | undefined {
     const tracking = this.#tracking;
     return tracking?.read === undefined ? undefined : tracking;
+  }
+
+  /**
+   * How a read whose answer may be kept ({@link ticket} not negative) is made when the tracking
+   * hears only what is read through it: on the tracking connection. If that read fails (its
+   * connection dropped or closed), the store's own read answers instead, and the call's answer is
+   * not kept: a failure of the tier's connection is not a failure of the store. `undefined`: read
+   * the store as usual.
+   */
+  reading(store: Store, call: { ticket: number }): StoreRead | undefined {
+    const reader = this.reader;
+    if (reader === undefined || call.ticket < 0) return undefined;
+    return (key, tagged) => {
+      const tracked: Promise<string | TaggedValue | null | undefined> = tagged
+        ? (reader.readTagged as NonNullable<Tracking['readTagged']>)(key)
+        : (reader.read as NonNullable<Tracking['read']>)(key);
+      return tracked.catch((): Promise<string | TaggedValue | null | undefined> => {
+        call.ticket = -1;
+        return tagged ? (store.getTagged as NonNullable<Store['getTagged']>)(key) : store.get(key);
+      });
+    };
   }
 
   /** Taken before a store read: what {@link keep} needs to tell whether the answer may be kept. */

@@ -188,13 +188,13 @@ function start<A extends unknown[], R>(
   }
   const call = newRead(rt, guard, key, args, trace);
   const tagged = rt.settings.tags !== undefined;
-  // A tracking that hears only the keys read through it: the tier keeps only what is read there.
-  const reader = rt.tier?.reader;
+  const { tier } = rt;
   if (tagged && !supportsTags(guard.store)) call.resolve(withoutStore(rt, call, noTagsError(rt.settings.name)));
   else if (!tagged && rt.misses.beginsOnRead) {
-    if (reader !== undefined) call.ticket = -1;
+    // A tracking that hears only the keys read through it: the tier keeps only what is read there.
+    if (tier?.reader !== undefined) call.ticket = -1;
     readOrBegin(rt, call);
-  } else guard.read(call, key, tagged, call.ticket >= 0 ? reader : undefined);
+  } else guard.read(call, key, tagged, tier?.reading(guard.store, call));
   return call.promise;
 }
 

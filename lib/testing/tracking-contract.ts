@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { functionKeyPrefix, valueKey } from '../key';
+import { functionKeyPrefix, tokenKeyOf, valueKey } from '../key';
 import type { Store } from '../stores/store';
 import { type ContractFramework, MINUTE, tokenOf } from './framework';
 
@@ -29,12 +29,17 @@ export function trackingContract(
       const k = entry('tracked');
       const token = tokenOf(await s.begin({ key: k, tokenTtlMs: MINUTE }));
       await s.set({ key: k, token, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      // With `read`: the write came before any read, so only the delete is the key's change to hear.
-      if (tracking.read !== undefined) assert.equal(await tracking.read(k), 'v', 'read returns the stored value');
+      const foreign = valueKey(functionKeyPrefix(`untracked-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
+      if (tracking.read !== undefined) {
+        // The write came before any read, so only the delete is the key's change to hear. The entry's
+        // token and a key under another prefix are read too: their changes must not reach the watcher.
+        assert.equal(await tracking.read(k), 'v', 'read returns the stored value');
+        await tracking.read(tokenKeyOf(k));
+        assert.equal(await tracking.read(foreign), null, 'read returns null for a missing key');
+      }
       const unread = entry('never-read');
       const third = tokenOf(await s.begin({ key: unread, tokenTtlMs: MINUTE }));
       await s.set({ key: unread, token: third, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
-      const foreign = valueKey(functionKeyPrefix(`untracked-${randomUUID().slice(0, 8)}`, 'fn'), 'x');
       const other = tokenOf(await s.begin({ key: foreign, tokenTtlMs: MINUTE }));
       await s.set({ key: foreign, token: other, value: 'v', ttlMs: MINUTE, tokenTtlMs: MINUTE });
       await s.delete(k);

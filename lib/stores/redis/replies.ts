@@ -25,8 +25,8 @@ function permissionAdvice(text: string): string {
   const command = COMMAND_IN_NOPERM.exec(text)?.[1];
   if (command !== undefined) {
     return (
-      `the Redis user may not run ${command.toUpperCase()}; the cache needs GET, EVALSHA, EVAL, UNLINK and SCAN ` +
-      `(ACL SETUSER <user> +get +evalsha +eval +unlink +scan)`
+      `the Redis user may not run ${command.toUpperCase()}; the cache needs GET, MGET, EVALSHA, EVAL, UNLINK and ` +
+      `SCAN (ACL SETUSER <user> +get +mget +evalsha +eval +unlink +scan)`
     );
   }
   return "the Redis user may not access the cache's keys; grant its key prefixes (ACL SETUSER <user> ~<keyPrefix>:* ~<keyPrefix>#:*)";

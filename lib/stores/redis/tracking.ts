@@ -39,11 +39,18 @@ export interface ServerTrackingOptions {
    * @default false
    */
   reads?: boolean;
+  /**
+   * Reads mode: the database the user's client uses now, which the tracking connection then selects
+   * before it is trusted (its own `database` option is the one the client was made with, not one chosen
+   * later with `SELECT`).
+   */
+  database?: () => Promise<number>;
 }
 
 /** What a client must offer to be tracked: node-redis `duplicate()`. */
 interface Trackable {
   duplicate?(overrides: object): TrackingConnection;
+  sendCommand?(args: string[]): Promise<unknown>;
 }
 
 const UNSUPPORTED =
@@ -107,6 +114,7 @@ export class ServerTracking implements Tracking {
   #failure: MemoizeError | undefined;
   readonly #checkHandshake: boolean;
   readonly #reads: boolean;
+  readonly #database: (() => Promise<number>) | undefined;
   /** Reads mode: the server confirmed default-mode tracking on the current connection. */
   #readsConfirmed = false;
 
@@ -119,6 +127,7 @@ export class ServerTracking implements Tracking {
     this.#connection = connection;
     this.#checkHandshake = options.checkHandshake ?? true;
     this.#reads = options.reads === true && this.#checkHandshake;
+    this.#database = options.database;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
       else this.#feed.changed(typeof key === 'string' ? key : key.toString());
@@ -281,6 +290,13 @@ export class ServerTracking implements Tracking {
           await send(['CLIENT', 'TRACKING', 'ON']);
           if (session !== this.#session) return;
         }
+        // Reads go where the user's client reads (tracking itself does not care which database).
+        if (this.#database !== undefined) {
+          const database = await this.#database();
+          if (session !== this.#session) return;
+          await send(['SELECT', String(database)]);
+          if (session !== this.#session) return;
+        }
         this.#fresh = false;
         this.#readsConfirmed = true;
         this.#recompute();
@@ -350,7 +366,13 @@ export function startTracking(
   } catch {
     return undefined;
   }
-  const tracking = new ServerTracking(connection, onGaveUp, options);
+  const send = trackable.sendCommand?.bind(client);
+  // The database the client uses now: `CLIENT INFO` (Redis 6.2, as tracking) on the client itself.
+  const database =
+    send === undefined
+      ? undefined
+      : async () => Number(/\bdb=(\d+)/.exec(replyText(await send(['CLIENT', 'INFO'])))?.[1] ?? '0');
+  const tracking = new ServerTracking(connection, onGaveUp, { ...options, database });
   connection.unref?.();
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
   const connect = () => {
