@@ -122,7 +122,7 @@ test('a user without EVALSHA (NOPERM): E_NO_PERMISSION, saying what to grant', a
     const failure = await failureOf(store, () => store.begin({ key: entry(), tokenTtlMs: 60_000 }));
     expect((failure.cause as Error).message).toMatch(/^NOPERM /);
     expect(failure.code).toBe('E_NO_PERMISSION');
-    expect(failure.message).toMatch(/ACL SETUSER <user> \+get \+evalsha \+eval \+unlink \+scan/);
+    expect(failure.message).toMatch(/ACL SETUSER <user> \+get \+mget \+evalsha \+eval \+unlink \+scan/);
   } finally {
     client.disconnect();
     await admin.call('ACL', 'DELUSER', user);

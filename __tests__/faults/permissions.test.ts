@@ -44,7 +44,7 @@ test('a user without scripts (EVAL, EVALSHA): the first call still answers and r
   expect(errors.map((e) => (e as { code?: string }).code)).toEqual(['E_NO_PERMISSION']);
   // A process's first run of a script goes as EVAL.
   expect(errors[0]!.message).toMatch(/may not run EVAL;/);
-  expect(errors[0]!.message).toMatch(/ACL SETUSER <user> \+get \+evalsha \+eval \+unlink \+scan/);
+  expect(errors[0]!.message).toMatch(/ACL SETUSER <user> \+get \+mget \+evalsha \+eval \+unlink \+scan/);
   expect((errors[0]!.cause as Error).message).toMatch(/^NOPERM/);
 });
 
