@@ -146,3 +146,39 @@ test('the tracking connection reads the database the client selected after it wa
     await switched.quit();
   }
 });
+
+test('after a miss returns, the next call in this process hits, though it reads on the tracking connection', async () => {
+  const keyPrefix = uniquePrefix('reads-after-miss');
+  const store = new RedisStore(client);
+  let runs = 0;
+  let hits = 0;
+  const f = createMemoizer({ store, keyPrefix })(
+    async (id: number) => {
+      runs++;
+      return { id };
+    },
+    {
+      name: 'f',
+      local: true,
+      onHit: () => {
+        hits++;
+      },
+    },
+  );
+  try {
+    // The first call makes the tier watch; from when tracking covers it, reads go to its connection.
+    await f(0);
+    await until(() => store.tracking()?.covers(f.keyFor(1).slice(0, f.keyFor(1).indexOf('{'))) === true, 'tracking on');
+    runs = 0;
+    hits = 0;
+    // The write goes out on the client's connection, the next read on the tracking connection: the
+    // miss returns only once Redis answered its write, so that read cannot overtake it.
+    for (let id = 1; id <= 200; id++) {
+      await f(id);
+      await f(id);
+    }
+    expect({ runs, hits }).toEqual({ runs: 200, hits: 200 });
+  } finally {
+    await store.close();
+  }
+});
