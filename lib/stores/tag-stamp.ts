@@ -1,5 +1,5 @@
 import { tagKey, tagOfKey } from '../key';
-import type { TagStamp } from './store';
+import type { TaggedValue, TagStamp } from './store';
 
 // A tagged entry's stamp as stored next to its value: JSON `[epoch, tagKey, ...]`. The scripts of the
 // Redis store read the same text (cjson), so it names the tag keys themselves, not the tags.
@@ -50,4 +50,20 @@ export function tagsOf(stamp: ParsedStamp): string[] {
  */
 export function stampHolds(stamp: ParsedStamp, tagEpochs: ReadonlyArray<string | null | undefined>): boolean {
   return tagEpochs.every((e) => e !== null && e !== undefined && Number(e) <= stamp.epoch);
+}
+
+/**
+ * A tagged entry read with its stamp, as a value with its tags: when the stamp parses and, given
+ * `epochsOf` (which reads the stamp's tag keys, after the value), {@link stampHolds}; else `undefined`.
+ * Without `epochsOf` the stamp was checked already (a script on one server).
+ */
+export async function validTagged(
+  value: string,
+  stampText: string,
+  epochsOf?: (tagKeys: readonly string[]) => Promise<ReadonlyArray<string | null | undefined>>,
+): Promise<TaggedValue | undefined> {
+  const stamp = parseStamp(stampText);
+  if (stamp === undefined) return undefined;
+  if (epochsOf !== undefined && !stampHolds(stamp, await epochsOf(stamp.tagKeys))) return undefined;
+  return { value, tags: tagsOf(stamp) };
 }

@@ -1,6 +1,6 @@
 import { TAG_EPOCH_KEY, tagKey } from '../../key';
 import type { InvalidateTagsRequest, RoundTrip, TaggedValue, TagStamp } from '../store';
-import { type ParsedStamp, parseStamp, stampHolds, TAG_FLOOR_MS, tagsOf } from '../tag-stamp';
+import { stampHolds, TAG_FLOOR_MS, validTagged } from '../tag-stamp';
 import type { RedisDriver } from './driver';
 import type { Script } from './scripts';
 import { ENSURE_TAG, INCREMENT_EPOCH, INVALIDATE_TAGS, type RawTagged, SET_TAG } from './tag-scripts';
@@ -29,17 +29,14 @@ export class RedisTags {
     readonly oneServer: boolean,
   ) {}
 
-  /** A tagged entry read by {@link READ_TAGGED} (checked already on one server) as a valid value, or `undefined`. */
+  /**
+   * A tagged entry read by {@link READ_TAGGED} as a valid value, or `undefined`: checked already on
+   * one server; on a cluster its tag keys are read (in parallel, one round trip) and the rule applied.
+   */
   async valid(raw: RawTagged | undefined): Promise<TaggedValue | undefined> {
-    const stamp = raw === undefined ? undefined : parseStamp(raw.stamp);
-    if (raw === undefined || stamp === undefined) return undefined;
-    if (!this.oneServer && !(await this.holds(stamp))) return undefined;
-    return { value: raw.value, tags: tagsOf(stamp) };
-  }
-
-  /** A cluster: reads the stamp's tag keys (in parallel, one round trip) and applies the rule. */
-  async holds(stamp: ParsedStamp): Promise<boolean> {
-    return stampHolds(stamp, await Promise.all(stamp.tagKeys.map((k) => this.driver.get(k))));
+    if (raw === undefined) return undefined;
+    const epochsOf = (keys: readonly string[]) => Promise.all(keys.map((k) => this.driver.get(k)));
+    return validTagged(raw.value, raw.stamp, this.oneServer ? undefined : epochsOf);
   }
 
   /** The current epoch (`'0'` before the first invalidation). */

@@ -2,7 +2,7 @@ import { MemoizeError } from '../../errors';
 import { stampKeyOf, trackedPrefixOf } from '../../key';
 import { ChangeFeed } from '../change-feed';
 import type { ChangeListener, TaggedValue, Tracking } from '../store';
-import { parseStamp, stampHolds, tagsOf } from '../tag-stamp';
+import { validTagged } from '../tag-stamp';
 import type { ClientKind } from './driver';
 import { isNoPermission, isUnknownCommand, replyText } from './replies';
 
@@ -206,11 +206,11 @@ export class ServerTracking implements Tracking {
     const send = (args: string[]) => this.#connection.sendCommand(args, NO_TIMEOUT) as Promise<unknown[]>;
     const [value, stampText] = await send(['MGET', key, stampKeyOf(key)]);
     if (value === null || value === undefined || stampText === null || stampText === undefined) return undefined;
-    const stamp = parseStamp(replyText(stampText));
-    if (stamp === undefined) return undefined;
-    const epochs = stamp.tagKeys.length === 0 ? [] : await send(['MGET', ...stamp.tagKeys]);
-    const texts = epochs.map((e) => (e === null || e === undefined ? null : replyText(e)));
-    return stampHolds(stamp, texts) ? { value: replyText(value), tags: tagsOf(stamp) } : undefined;
+    return validTagged(replyText(value), replyText(stampText), async (tagKeys) =>
+      tagKeys.length === 0
+        ? []
+        : (await send(['MGET', ...tagKeys])).map((e) => (e === null || e === undefined ? null : replyText(e))),
+    );
   };
 
   /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
@@ -369,7 +369,7 @@ export function startTracking(
   const send = trackable.sendCommand?.bind(client);
   // The database the client uses now: `CLIENT INFO` (Redis 6.2, as tracking) on the client itself.
   const database =
-    send === undefined
+    send === undefined || options.reads !== true
       ? undefined
       : async () => Number(/\bdb=(\d+)/.exec(replyText(await send(['CLIENT', 'INFO'])))?.[1] ?? '0');
   const tracking = new ServerTracking(connection, onGaveUp, { ...options, database });
