@@ -171,8 +171,9 @@ test('after a miss returns, the next call in this process hits, though it reads 
     await until(() => store.tracking()?.covers(f.keyFor(1).slice(0, f.keyFor(1).indexOf('{'))) === true, 'tracking on');
     runs = 0;
     hits = 0;
-    // The write goes out on the client's connection, the next read on the tracking connection: the
-    // miss returns only once Redis answered its write, so that read cannot overtake it.
+    // The write goes out on the client's connection, the next read on the tracking connection, which
+    // may overtake it: then that call's miss path begins on the client's connection, behind the
+    // write, and finds the value (a hit, and the function does not run again).
     for (let id = 1; id <= 200; id++) {
       await f(id);
       await f(id);

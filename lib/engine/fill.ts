@@ -37,11 +37,9 @@ export async function compute<A extends unknown[], R>(
   // Sent is enough for the caller: a later call's read goes out after the write on the same
   // connection; callers who joined the flight wait for the answer. Not with `awaitWrite`, nor for an
   // explicit `refresh`, nor for a tagged result, whose write on a cluster first makes its tag keys
-  // exist (a read in between would find a recreated tag key and the entry's old value valid), nor
-  // when the local tier reads on its tracking connection, which the write does not go out ahead of.
-  if (call.explicit || rt.settings.awaitWrite || rt.settings.tags !== undefined || rt.tier?.reader !== undefined) {
-    await acknowledged;
-  } else call.written = acknowledged;
+  // exist (a read in between would find a recreated tag key and the entry's old value valid).
+  if (call.explicit || rt.settings.awaitWrite || rt.settings.tags !== undefined) await acknowledged;
+  else call.written = acknowledged;
   return result;
 }
 
