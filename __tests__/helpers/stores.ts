@@ -163,7 +163,9 @@ export function throughTracking(inner: Tracking, around: <T>(work: () => Promise
       return inner.closed;
     },
     ...(read === undefined ? {} : { read: (key: string) => around(() => read(key)) }),
-    ...(readTagged === undefined ? {} : { readTagged: (key: string) => around(() => readTagged(key)) }),
+    ...(readTagged === undefined
+      ? {}
+      : { readTagged: (key: string, tagKeys?: readonly string[]) => around(() => readTagged(key, tagKeys)) }),
   };
 }
 

@@ -109,6 +109,8 @@ export class LocalTier {
     readonly onFailure: (failure: Error | undefined) => void,
     /** The function tags its entries: tag changes evict too. */
     readonly tagged = false,
+    /** The keys of a fixed tags list: read with each value it keeps, in the same round trip. */
+    readonly fixedTagKeys: readonly string[] | undefined = undefined,
   ) {
     this.#recencyWindow = settings.maxEntries >>> 1;
   }
@@ -205,7 +207,7 @@ export class LocalTier {
     if (reader === undefined || call.ticket < 0) return undefined;
     return (key, tagged) => {
       const tracked: Promise<string | TaggedValue | null | undefined> = tagged
-        ? (reader.readTagged as NonNullable<Tracking['readTagged']>)(key)
+        ? (reader.readTagged as NonNullable<Tracking['readTagged']>)(key, this.fixedTagKeys)
         : (reader.read as NonNullable<Tracking['read']>)(key);
       return tracked.catch((): Promise<string | TaggedValue | null | undefined> => {
         call.ticket = -1;

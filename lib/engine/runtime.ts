@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { entryKeys } from '../canonical-args';
 import { asStoreError, MemoizeError } from '../errors';
 import { StoreGuard } from '../guard';
+import { tagKey } from '../key';
 import type { Hooks } from '../options';
 import { applyStoreSettings, type FunctionSettings, type StoreSettings } from '../settings';
 import type { Store } from '../stores/store';
@@ -95,6 +96,7 @@ export class Runtime<A extends unknown[], R> {
             settings.local,
             (failure) => this.#noTracking(failure),
             settings.tags !== undefined,
+            Array.isArray(settings.tags) ? settings.tags.map(tagKey) : undefined,
           );
     if (this.tier !== undefined && settings.tags !== undefined) context.taggedTier?.(this.tier);
   }

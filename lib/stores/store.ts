@@ -326,6 +326,8 @@ export interface Tracking {
   /**
    * With {@link Tracking.read}: a tagged entry read here, its tag keys too, checked as
    * {@link Store.getTagged} checks it; `undefined` when missing or its tags were invalidated.
+   * `tagKeys`: the keys of the tags the entry is expected to carry (a fixed tags list), read in the
+   * same round trip as the value; a stamp naming others costs a second.
    */
-  readTagged?(key: string): Promise<TaggedValue | undefined>;
+  readTagged?(key: string, tagKeys?: readonly string[]): Promise<TaggedValue | undefined>;
 }

@@ -190,8 +190,12 @@ export class ServerTracking implements Tracking {
     return this.#reads ? this.#readOne : undefined;
   }
 
-  /** Reads mode: a tagged entry, its stamp and its tag keys read here, and checked. */
-  get readTagged(): ((key: string) => Promise<TaggedValue | undefined>) | undefined {
+  /**
+   * Reads mode: a tagged entry, its stamp and its tag keys read here, and checked. The tag keys it is
+   * expected to carry (a fixed tags list) are read with the value, in one round trip; any other tag
+   * key its stamp names takes a second.
+   */
+  get readTagged(): ((key: string, tagKeys?: readonly string[]) => Promise<TaggedValue | undefined>) | undefined {
     return this.#reads ? this.#readTagged : undefined;
   }
 
@@ -200,17 +204,22 @@ export class ServerTracking implements Tracking {
     return reply === null || reply === undefined ? null : replyText(reply);
   };
 
-  // Not atomic, and need not be: a tag invalidated between the two reads fails the stamp (its epoch
-  // is then newer), and one invalidated after them is pushed, since both reads were made here.
-  readonly #readTagged = async (key: string): Promise<TaggedValue | undefined> => {
-    const send = (args: string[]) => this.#connection.sendCommand(args, NO_TIMEOUT) as Promise<unknown[]>;
-    const [value, stampText] = await send(['MGET', key, stampKeyOf(key)]);
+  // The tag keys read with the value are one snapshot with it. The second read, when needed, is not
+  // atomic with the first, and need not be: a tag invalidated between the two reads fails the stamp
+  // (its epoch is then newer), and one invalidated after them is pushed, since both reads were made here.
+  readonly #readTagged = async (key: string, expected: readonly string[] = []): Promise<TaggedValue | undefined> => {
+    const send = async (args: string[]) =>
+      ((await this.#connection.sendCommand(args, NO_TIMEOUT)) as unknown[]).map((e) =>
+        e === null || e === undefined ? null : replyText(e),
+      );
+    const [value, stampText, ...epochs] = await send(['MGET', key, stampKeyOf(key), ...expected]);
     if (value === null || value === undefined || stampText === null || stampText === undefined) return undefined;
-    return validTagged(replyText(value), replyText(stampText), async (tagKeys) =>
-      tagKeys.length === 0
-        ? []
-        : (await send(['MGET', ...tagKeys])).map((e) => (e === null || e === undefined ? null : replyText(e))),
-    );
+    return validTagged(value, stampText, async (tagKeys) => {
+      if (tagKeys.length === 0) return [];
+      const read = new Map(expected.map((k, i) => [k, epochs[i]]));
+      if (tagKeys.every((k) => read.has(k))) return tagKeys.map((k) => read.get(k));
+      return send(['MGET', ...tagKeys]);
+    });
   };
 
   /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
