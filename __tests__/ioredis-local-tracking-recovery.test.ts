@@ -7,7 +7,7 @@ import { uniquePrefix, until } from './helpers/redis';
 import { type RedisServer, spawnRedis } from './helpers/redis-server';
 
 // The local tier over an ioredis client hears changes on two connections of the store's own: a
-// control connection with CLIENT TRACKING ON REDIRECT <id> BCAST, and a listener (id <id>) subscribed
+// control connection with CLIENT TRACKING ON REDIRECT <id>, and a listener (id <id>) subscribed
 // to __redis__:invalidate. Either one dropping must empty and bypass the tier until tracking is set
 // up again, redirected to whatever the listener's id is then. The server is this file's own, so that
 // it can refuse new connections (maxclients) and keep a killed connection down.
@@ -27,11 +27,11 @@ afterAll(async () => {
   await server.stop();
 });
 
-/** The control connection (broadcast tracking, flag `B`) and the listener it redirects to, of clients named `name`. */
+/** The control connection (tracking on, flag `t`) and the listener it redirects to, of clients named `name`. */
 async function trackingPair(name: string): Promise<{ control: Connection; listener: Connection | undefined }[]> {
   const mine = (await admin.list()).filter((c) => c.name === name);
   return mine
-    .filter((c) => (c.flags ?? '').includes('B'))
+    .filter((c) => (c.flags ?? '').includes('t'))
     .map((control) => ({ control, listener: mine.find((c) => c.id === control.redir) }));
 }
 

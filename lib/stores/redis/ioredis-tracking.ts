@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKind } from './driver';
 import { follow, type IoredisLike, ownConnection } from './ioredis-client';
+import { replyText } from './replies';
 import { ServerTracking, type TrackingConnection } from './tracking';
 
 /** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
@@ -21,6 +22,11 @@ interface Connection {
   disconnect(): void;
 }
 
+/** Any command, on an ioredis `Redis`. */
+interface Callable {
+  call(command: string, ...args: string[]): Promise<unknown>;
+}
+
 /** The events of the user's `Redis` (with `sentinels`) that the tracking follows. */
 interface ClientEvents {
   on(event: 'ready' | 'close', listener: () => void): unknown;
@@ -37,8 +43,11 @@ function serverOf(connection: { readonly status: string }): string | undefined {
 /**
  * The connection {@link ServerTracking} expects, made of two ioredis connections, since ioredis
  * speaks RESP2 (or, in 6.x, drops RESP3 `invalidate` pushes): a listener subscribed to
- * `__redis__:invalidate`, and a control connection whose `CLIENT TRACKING ON ... BCAST` gets
- * `REDIRECT <the listener's id>` added, so that Redis sends the changes to the listener.
+ * `__redis__:invalidate`, and a control connection whose `CLIENT TRACKING ON ...` gets
+ * `REDIRECT <the listener's id>` added, so that Redis sends the changes to the listener. In reads
+ * mode the tier's reads go on the control connection: the changes of the keys read there are sent
+ * to the listener, so a change and the reply to a read arrive on two sockets, in either order (the
+ * tier's rule covers both).
  *
  * `'ready'` is emitted once both are up and the listener is subscribed under a known id, again
  * whenever either comes back (so tracking is set up anew, redirected to the listener's new id);
@@ -208,17 +217,25 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
  * Starts tracking for an ioredis or iovalkey `Redis` (also one with `sentinels`, whose connections
  * follow the master) on two connections of its own; `undefined` for a cluster, whose keys live on
  * several servers. The connections never give up by themselves (they follow the user's object, whose
- * close the store hears), so `onGaveUp` is not called.
+ * close the store hears), so `onGaveUp` is not called. `reads`: reads mode (see {@link ServerTracking}).
  */
 export function startIoredisTracking(
   client: IoredisLike,
   kind: ClientKind,
   onGaveUp: () => void,
+  reads = false,
 ): ServerTracking | undefined {
   if (kind === 'cluster') return undefined;
   const connection = new RedirectedConnection(client, kind);
-  // No handshake to check: tracking is turned on by ServerTracking itself, redirected.
-  const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false });
+  const call = (client as Partial<Callable>).call?.bind(client);
+  // The database the user's object uses now (one chosen with `select()` too): `CLIENT INFO` on it.
+  const database =
+    call === undefined || !reads
+      ? undefined
+      : async () => Number(/\bdb=(\d+)/.exec(replyText(await call('CLIENT', 'INFO')))?.[1] ?? '0');
+  // No handshake to check: tracking is turned on by ServerTracking itself, redirected. Reads mode:
+  // the tier reads what it keeps on the control connection, and only those keys are pushed.
+  const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false, reads, database });
   connection.connect();
   return tracking;
 }

@@ -136,7 +136,9 @@ export class IoredisDriver implements RedisDriver {
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
-    if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp);
+    // One server, or the master of a Sentinel group: the local tier reads what it keeps on the
+    // tracking's control connection, which hears only those keys.
+    if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp, true);
     // One tracking per master, on duplicates of the cluster's own connection to it.
     const cluster = this.client as unknown as ClusterShape;
     const masters = () => cluster.nodes('master') as unknown as Array<IoredisLike & NodeAddress>;

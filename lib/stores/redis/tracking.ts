@@ -35,7 +35,8 @@ export interface ServerTrackingOptions {
    * Track only the keys read through {@link ServerTracking.read} (Redis's default mode, which the
    * node-redis handshake turns on), instead of every key under each keyPrefix (`BCAST`): a process
    * then hears only the changes of the values it keeps, and writes elsewhere are not checked against
-   * any prefix. Needs the handshake check (node-redis).
+   * any prefix. Without the handshake check (the ioredis pair), tracking is turned off and on again
+   * in that mode, redirected by the connection.
    * @default false
    */
   reads?: boolean;
@@ -89,8 +90,9 @@ function trackingFlags(info: unknown): string[] {
  *   one on every write), made by any client, in the order it applied them. It needs no reads on this
  *   connection, so the user's client stays as it is (RESP2 or 3);
  * - reads (`reads`, Redis's default mode): Redis pushes the changes of the keys read on this
- *   connection ({@link ServerTracking.read}) since their last push, and nothing else. A push and the
- *   reply to the read it follows share the connection, in the order Redis applied them.
+ *   connection ({@link ServerTracking.read}) since their last push, and nothing else. On a RESP3
+ *   connection a push and the reply to the read it follows share it, in the order Redis applied them;
+ *   the ioredis pair gets pushes on its listener, in either order with the replies.
  * The feed routes the value keys (and tag keys) pushed to their watchers.
  *
  * Changes are only trusted while the server has confirmed tracking on the current connection; when
@@ -126,7 +128,7 @@ export class ServerTracking implements Tracking {
   ) {
     this.#connection = connection;
     this.#checkHandshake = options.checkHandshake ?? true;
-    this.#reads = options.reads === true && this.#checkHandshake;
+    this.#reads = options.reads === true;
     this.#database = options.database;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
@@ -294,7 +296,8 @@ export class ServerTracking implements Tracking {
       if (this.#reads) {
         // The handshake's default mode is the one wanted: every read from here on is tracked. A
         // connection in another mode (an earlier session's) is switched to it.
-        if (flags.some((f) => f === 'bcast' || f === 'optin' || f === 'optout')) {
+        // Without the handshake, the connection's mode is unknown: it is set here, always.
+        if (!this.#checkHandshake || flags.some((f) => f === 'bcast' || f === 'optin' || f === 'optout')) {
           await send(['CLIENT', 'TRACKING', 'OFF']);
           await send(['CLIENT', 'TRACKING', 'ON']);
           if (session !== this.#session) return;
