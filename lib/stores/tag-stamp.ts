@@ -1,4 +1,4 @@
-import { tagKey, tagOfKey } from '../key';
+import { stampKeyOf, tagKey, tagOfKey } from '../key';
 import type { TaggedValue, TagStamp } from './store';
 
 // A tagged entry's stamp as stored next to its value: JSON `[epoch, tagKey, ...]`. The scripts of the
@@ -66,4 +66,27 @@ export async function validTagged(
   if (stamp === undefined) return undefined;
   if (epochsOf !== undefined && !stampHolds(stamp, await epochsOf(stamp.tagKeys))) return undefined;
   return { value, tags: tagsOf(stamp) };
+}
+
+/**
+ * A tagged entry read through `readKeys` (the reads a tracking makes on its connections, so that the
+ * changes of every key read are pushed), and checked: the value, its stamp and `expected` (the tag
+ * keys of a fixed tags list) in one round trip; the tag keys of a stamp that names others, in a
+ * second. The keys read together are one snapshot; the second read is not atomic with the first,
+ * and need not be: a tag invalidated between the two fails the stamp (its epoch is then newer), and
+ * one invalidated after them is pushed.
+ */
+export async function readTaggedThrough(
+  readKeys: (keys: string[]) => Promise<ReadonlyArray<string | null>>,
+  key: string,
+  expected: readonly string[] = [],
+): Promise<TaggedValue | undefined> {
+  const [value, stampText, ...epochs] = await readKeys([key, stampKeyOf(key), ...expected]);
+  if (value === null || value === undefined || stampText === null || stampText === undefined) return undefined;
+  return validTagged(value, stampText, async (tagKeys) => {
+    if (tagKeys.length === 0) return [];
+    const read = new Map(expected.map((k, i) => [k, epochs[i]]));
+    if (tagKeys.every((k) => read.has(k))) return tagKeys.map((k) => read.get(k));
+    return readKeys([...tagKeys]);
+  });
 }

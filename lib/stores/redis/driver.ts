@@ -11,7 +11,13 @@ export interface Closable {
 }
 
 /** The local tier's change notifications, over connections the driver opened. */
-export interface TrackingSource extends Tracking, Closable {}
+export interface TrackingSource extends Tracking, Closable {
+  /**
+   * With {@link Tracking.read}: the values of `keys`, all in one hash slot, read through this
+   * tracking (one server's: one `MGET`), so that their changes are pushed to it.
+   */
+  readonly readKeys?: (keys: string[]) => Promise<Array<string | null>>;
+}
 
 /**
  * What {@link RedisStore} needs from one Redis client family (node-redis, ioredis): every command,

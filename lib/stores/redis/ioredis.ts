@@ -1,3 +1,4 @@
+import keySlot from 'cluster-key-slot';
 import type { Releases } from '../releases';
 import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { ClientKind, Closable, RedisDriver, TrackingSource } from './driver';
@@ -19,6 +20,11 @@ import { circuitPerMaster, readBySlot } from './slots';
 /** Where an ioredis node connection points. */
 interface NodeAddress {
   readonly options: { readonly host?: string; readonly port?: number };
+}
+
+/** A node of an ioredis cluster's pool, connected on demand. */
+interface Connectable {
+  connect(): Promise<unknown>;
 }
 
 interface ClusterShape {
@@ -139,7 +145,7 @@ export class IoredisDriver implements RedisDriver {
     // One server, or the master of a Sentinel group: the local tier reads what it keeps on the
     // tracking's control connection, which hears only those keys.
     if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp, true);
-    // One tracking per master, on duplicates of the cluster's own connection to it.
+    // One tracking per master, on duplicates of the cluster's own connection to it, in reads mode.
     const cluster = this.client as unknown as ClusterShape;
     const masters = () => cluster.nodes('master') as unknown as Array<IoredisLike & NodeAddress>;
     const addressOf = (node: NodeAddress) => `${node.options.host}:${node.options.port}`;
@@ -147,9 +153,15 @@ export class IoredisDriver implements RedisDriver {
       masters: () => masters().map(addressOf),
       track: (address) => {
         const node = masters().find((m) => addressOf(m) === address);
-        return node === undefined ? undefined : startIoredisTracking(node, 'client', () => {});
+        if (node === undefined) return undefined;
+        // ioredis connects a master's node at its first command there; its tracking connections wait
+        // for that, so one this process has only read nothing from yet would never cover. Connect it.
+        if (node.status === 'wait') (node as unknown as Connectable).connect().catch(() => {});
+        return startIoredisTracking(node, 'client', () => {}, true);
       },
       onTopologyChange: (listener) => listenForClose(this.client as unknown as ClosingEmitter, 'refresh', listener),
+      // Reads mode: each read goes to the tracking of the master serving its slot now.
+      masterOf: (key) => cluster.slots?.[keySlot(key)]?.[0],
     });
   }
 }

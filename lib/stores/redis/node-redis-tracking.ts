@@ -1,16 +1,21 @@
+import keySlot from 'cluster-key-slot';
 import { type ClosingEmitter, listenForClose } from './close-listener';
 import type { TrackingSource } from './driver';
 import { PerMasterTracking } from './per-master-tracking';
 import { startTracking } from './tracking';
 
 // The local tier's tracking over a node-redis cluster (every master) and sentinel object (the master
-// it uses now): one RESP3 duplicate of a node client per master, followed across failovers.
+// it uses now): one RESP3 duplicate of a node client per master, followed across failovers, in reads
+// mode (the tier reads what it keeps through the tracking of the key's master).
 
-/** A node-redis cluster's masters, and the node client of each. */
+/** A node-redis cluster's masters, the node client of each, and the master of each slot. */
 export interface ClusterMasters {
   readonly masters: ReadonlyArray<{ readonly host?: string; readonly port?: number; readonly client?: unknown }>;
+  readonly slots?: ReadonlyArray<{ readonly master?: { readonly host?: string; readonly port?: number } } | undefined>;
   nodeClient(node: never): unknown;
 }
+
+const READS = { reads: true };
 
 /** One tracking connection per cluster master: a RESP3 duplicate of the cluster's client for it. */
 export function clusterTracking(cluster: ClusterMasters): TrackingSource {
@@ -25,9 +30,13 @@ export function clusterTracking(cluster: ClusterMasters): TrackingSource {
         Promise.resolve(cluster.nodeClient(master as never)).then(ready, () => {});
         return undefined;
       }
-      return startTracking(master.client, 'client', () => {});
+      return startTracking(master.client, 'client', () => {}, undefined, READS);
     },
     onTopologyChange: (listener) => listenForClose(cluster as ClosingEmitter, 'connect', listener),
+    masterOf: (key) => {
+      const master = cluster.slots?.[keySlot(key)]?.master;
+      return master === undefined ? undefined : addressOf(master);
+    },
   });
 }
 
@@ -65,7 +74,7 @@ export function sentinelTracking(sentinel: SentinelLike): TrackingSource | undef
           if (addressOf()[0] === address)
             prepared.set(
               address,
-              startTracking(client, 'client', () => {}),
+              startTracking(client, 'client', () => {}, undefined, READS),
             );
         })
         .finally(() => pending.delete(address))
@@ -73,5 +82,6 @@ export function sentinelTracking(sentinel: SentinelLike): TrackingSource | undef
       return undefined;
     },
     onTopologyChange: (listener) => listenForClose(sentinel as ClosingEmitter, 'topology-change', listener),
+    masterOf: () => addressOf()[0],
   });
 }

@@ -1,5 +1,7 @@
-import type { ChangeListener } from '../store';
+import type { ChangeListener, TaggedValue } from '../store';
+import { readTaggedThrough } from '../tag-stamp';
 import type { TrackingSource } from './driver';
+import { readBySlot } from './slots';
 
 /** How a deployment's masters are found and tracked, one connection each. */
 export interface PerMasterTrackingOptions {
@@ -14,6 +16,12 @@ export interface PerMasterTrackingOptions {
   onTopologyChange?(listener: () => void): () => void;
   /** How often the masters are looked at again anyway, in ms. */
   readonly checkEveryMs?: number;
+  /**
+   * Reads mode: the address of the master that serves `key` now. Given only when `track` starts
+   * each member in reads mode: the local tier then reads what it keeps through the member of the
+   * key's master, and each master pushes only the changes of the keys read on it.
+   */
+  masterOf?(key: string): string | undefined;
 }
 
 const CHECK_EVERY_MS = 1000;
@@ -25,6 +33,12 @@ const CHECK_EVERY_MS = 1000;
  * master's tracking is down (a failover, a master it cannot reach) the local tier is emptied and
  * bypassed as a whole, not for the slots of that master alone: the keys a master holds move with
  * reshards, and a whole-tier rule cannot get that wrong.
+ *
+ * In reads mode ({@link PerMasterTrackingOptions.masterOf}) a read is routed to the member of the
+ * master that serves the key now, one `MGET` per hash slot. A read its member cannot make (no member
+ * for that master yet, a slot that moved: `MOVED` or `ASK`) fails, and the tier then reads the store
+ * and keeps nothing. A key moved to another master by a reshard is deleted from the old one, which
+ * pushes that change to whoever read it there.
  *
  * The masters are looked at again whenever the deployment reports a change, and every second: a
  * master that appears (a replica promoted, a node added) gets a tracking connection, one that is
@@ -67,6 +81,32 @@ export class PerMasterTracking implements TrackingSource {
       this.#watched.delete(functionPrefix);
     };
   }
+
+  /** Reads mode: the value at `key`, read on its master's tracking connection. */
+  get read(): ((key: string) => Promise<string | null>) | undefined {
+    return this.#options.masterOf === undefined ? undefined : this.#readOne;
+  }
+
+  /** Reads mode: a tagged entry and its tag keys, each read on its master's tracking connection, checked. */
+  get readTagged(): ((key: string, tagKeys?: readonly string[]) => Promise<TaggedValue | undefined>) | undefined {
+    return this.#options.masterOf === undefined ? undefined : this.#readTagged;
+  }
+
+  readonly #readOne = async (key: string): Promise<string | null> => (await this.#readKeys([key]))[0] ?? null;
+
+  readonly #readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
+    readTaggedThrough(this.#readKeys, key, expected);
+
+  /** The values of `keys`, one `MGET` per hash slot, each on the tracking of the slot's master now. */
+  readonly #readKeys = (keys: string[]): Promise<Array<string | null>> =>
+    readBySlot(keys, (group) => {
+      const address = this.#options.masterOf?.(group[0] as string);
+      const readKeys = address === undefined ? undefined : this.#members.get(address)?.readKeys;
+      if (readKeys === undefined) {
+        return Promise.reject(new Error('cache-memoize: no tracking connection to the master of this key'));
+      }
+      return readKeys(group);
+    });
 
   covers(functionPrefix: string): boolean {
     if (this.#closed || this.#masters.length === 0) return false;

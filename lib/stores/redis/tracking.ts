@@ -1,8 +1,8 @@
 import { MemoizeError } from '../../errors';
-import { stampKeyOf, trackedPrefixOf } from '../../key';
+import { trackedPrefixOf } from '../../key';
 import { ChangeFeed } from '../change-feed';
 import type { ChangeListener, TaggedValue, Tracking } from '../store';
-import { validTagged } from '../tag-stamp';
+import { readTaggedThrough } from '../tag-stamp';
 import type { ClientKind } from './driver';
 import { isNoPermission, isUnknownCommand, replyText } from './replies';
 
@@ -193,12 +193,16 @@ export class ServerTracking implements Tracking {
   }
 
   /**
-   * Reads mode: a tagged entry, its stamp and its tag keys read here, and checked. The tag keys it is
-   * expected to carry (a fixed tags list) are read with the value, in one round trip; any other tag
-   * key its stamp names takes a second.
+   * Reads mode: a tagged entry, its stamp and its tag keys read here, and checked
+   * ({@link readTaggedThrough}: a fixed tags list's keys in the same round trip as the value).
    */
   get readTagged(): ((key: string, tagKeys?: readonly string[]) => Promise<TaggedValue | undefined>) | undefined {
     return this.#reads ? this.#readTagged : undefined;
+  }
+
+  /** Reads mode: the values of `keys` (in one hash slot, on a cluster's master), in one `MGET` here. */
+  get readKeys(): ((keys: string[]) => Promise<Array<string | null>>) | undefined {
+    return this.#reads ? this.#readKeys : undefined;
   }
 
   readonly #readOne = async (key: string): Promise<string | null> => {
@@ -206,23 +210,13 @@ export class ServerTracking implements Tracking {
     return reply === null || reply === undefined ? null : replyText(reply);
   };
 
-  // The tag keys read with the value are one snapshot with it. The second read, when needed, is not
-  // atomic with the first, and need not be: a tag invalidated between the two reads fails the stamp
-  // (its epoch is then newer), and one invalidated after them is pushed, since both reads were made here.
-  readonly #readTagged = async (key: string, expected: readonly string[] = []): Promise<TaggedValue | undefined> => {
-    const send = async (args: string[]) =>
-      ((await this.#connection.sendCommand(args, NO_TIMEOUT)) as unknown[]).map((e) =>
-        e === null || e === undefined ? null : replyText(e),
-      );
-    const [value, stampText, ...epochs] = await send(['MGET', key, stampKeyOf(key), ...expected]);
-    if (value === null || value === undefined || stampText === null || stampText === undefined) return undefined;
-    return validTagged(value, stampText, async (tagKeys) => {
-      if (tagKeys.length === 0) return [];
-      const read = new Map(expected.map((k, i) => [k, epochs[i]]));
-      if (tagKeys.every((k) => read.has(k))) return tagKeys.map((k) => read.get(k));
-      return send(['MGET', ...tagKeys]);
-    });
-  };
+  readonly #readKeys = async (keys: string[]): Promise<Array<string | null>> =>
+    ((await this.#connection.sendCommand(['MGET', ...keys], NO_TIMEOUT)) as unknown[]).map((e) =>
+      e === null || e === undefined ? null : replyText(e),
+    );
+
+  readonly #readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
+    readTaggedThrough(this.#readKeys, key, expected);
 
   /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
   get failure(): MemoizeError | undefined {
