@@ -1,15 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createClient, type RedisClientType } from 'redis';
-import {
-  functionKeyPrefix,
-  lockKeyOf,
-  stampKeyOf,
-  TAG_KEY_PREFIX,
-  tokenKeyOf,
-  trackedPrefixOf,
-  valueKey,
-  waitersKeyOf,
-} from '../lib/key';
+import { functionKeyPrefix, lockKeyOf, stampKeyOf, tokenKeyOf, valueKey, waitersKeyOf } from '../lib/key';
 import type { Memoized } from '../lib/memoize';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
@@ -17,11 +8,10 @@ import { startTracking } from '../lib/stores/redis/tracking';
 import { connect, deferred, sleep, testRedisUrl, uniquePrefix, until } from './helpers/redis';
 
 // What Redis pushes to a process's tracking connection, counted raw (before the store routes anything).
-// One node-redis server: the local tier reads what it keeps on that connection (Redis's default
-// mode), so only the entries the process read are pushed, each once per change. Broadcast mode (the
-// per-master trackings of a cluster or a sentinel group): one key per changed entry, the value key;
-// the entry's token, lock, waiters mark and stamp live outside the tracked prefix, which is one per
-// keyPrefix (not one per function), and a write outside every keyPrefix is pushed to nobody.
+// The local tier reads what it keeps on that connection (Redis's default mode), so only the entries
+// the process read are pushed, each once per change; nothing is pushed for the entry's token, lock,
+// waiters mark or stamp, for entries it never read, or for writes outside every keyPrefix. (The
+// other deployments are checked in tracking-reads-mode-deployments.test.ts.)
 
 let client: RedisClientType;
 beforeAll(async () => {
@@ -120,7 +110,7 @@ function otherProcesses(keyPrefix: string) {
   };
 }
 
-test('one server: only the entries this process read are pushed, each value key once per change', async () => {
+test('only the entries this process read are pushed, each value key once per change', async () => {
   const keyPrefix = uniquePrefix('one-push');
   const { client: own, tracking } = await trackedClient();
   const store = new RedisStore(own);
@@ -200,88 +190,24 @@ test('one server: only the entries this process read are pushed, each value key 
   }
 });
 
-test('broadcast mode: a miss, an invalidate and invalidateAll each push the value key once; nothing else is pushed', async () => {
-  const keyPrefix = uniquePrefix('one-push-bcast');
-  const others = otherProcesses(keyPrefix);
-  const { writer } = others;
-  const sibling = createMemoizer({ store: new RedisStore(client), keyPrefix })(async function sibling(id: number) {
-    return `g${id}`;
-  });
-  const { client: own, tracking: trackingConnection } = await trackedClient();
-  // The tracking a cluster's or a sentinel group's masters each get, here over one server.
-  const broadcast = startTracking(own, 'client', () => {}, undefined, { reads: false });
-  if (broadcast === undefined) throw new Error('no tracking');
-  try {
-    const prefixOf = (keyFor: (id: number) => string) => keyFor(1).slice(0, keyFor(1).indexOf('{'));
-    // Two functions of the same keyPrefix and the tag namespace: one tracked prefix for both functions.
-    const stops = [prefixOf(writer.keyFor), prefixOf(sibling.keyFor), TAG_KEY_PREFIX].map((p) =>
-      broadcast.watch(p, () => {}),
-    );
-    const connection = await trackingConnection;
-    const heard = pushes(connection);
-    await until(
-      () => broadcast.covers(prefixOf(writer.keyFor)) && broadcast.covers(TAG_KEY_PREFIX),
-      'tracking covers the function',
-    );
-    const info = await trackingInfo(connection);
-    expect(info.prefixes.sort()).toEqual([`${keyPrefix}:`, TAG_KEY_PREFIX].sort());
-    expect(trackedPrefixOf(prefixOf(writer.keyFor))).toBe(`${keyPrefix}:`);
-    expect(broadcast.read).toBeUndefined();
-
-    await writer(0);
-    await settled(connection);
-    heard.length = 0;
-    const key = await others.lockedMiss();
-    await settled(connection);
-    expect(heard.filter((k) => k === null || !k.startsWith(TAG_KEY_PREFIX))).toEqual([key]);
-
-    heard.length = 0;
-    await writer.invalidate(7);
-    await settled(connection);
-    expect(heard).toEqual([key]);
-
-    heard.length = 0;
-    await writer(8);
-    await writer(9);
-    await settled(connection);
-    heard.length = 0;
-    await writer.invalidateAll();
-    await settled(connection);
-    expect([...heard].sort()).toEqual([writer.keyFor(0), writer.keyFor(8), writer.keyFor(9)].sort());
-
-    heard.length = 0;
-    await client.set(`unrelated-${randomUUID()}`, 'x');
-    await client.set(`${uniquePrefix('untracked')}:fn:{x}`, 'x');
-    await client.set(`${keyPrefix}-other:fn:{x}`, 'x');
-    await settled(connection);
-    await sleep(20);
-    expect(heard).toEqual([]);
-    expect(others.runs()).toBe(4);
-    for (const stop of stops) stop();
-  } finally {
-    broadcast.close();
-    await others.close();
-    await own.quit();
-  }
-});
-
-test('broadcast mode: keyPrefixes nested by `:` share the shorter tracked prefix; each function hears its own entries', async () => {
+test('keyPrefixes nested by `:`: each function hears the changes of its own entries', async () => {
   const outer = uniquePrefix('nested');
-  const tracking = startTracking(client, 'client', () => {}, undefined, { reads: false });
+  const tracking = startTracking(client, 'client', () => {});
   try {
     if (tracking === undefined) throw new Error('no tracking');
     const inner = functionKeyPrefix(`${outer}:sub`, 'f');
     const top = functionKeyPrefix(outer, 'f');
     const heard = { inner: [] as Array<string | null>, top: [] as Array<string | null> };
-    // The inner keyPrefix first: the outer one then covers it, and tracking starts over with `outer:`.
-    const stops = [tracking.watch(inner, (k) => heard.inner.push(k))];
-    await until(() => tracking.covers(inner), 'the inner keyPrefix covered');
-    stops.push(tracking.watch(top, (k) => heard.top.push(k)));
-    await until(() => tracking.covers(inner) && tracking.covers(top), 'both covered by the outer prefix');
+    const stops = [tracking.watch(inner, (k) => heard.inner.push(k)), tracking.watch(top, (k) => heard.top.push(k))];
+    await until(() => tracking.covers(inner) && tracking.covers(top), 'both covered');
+    for (const prefix of [inner, top]) {
+      await client.set(valueKey(prefix, 'x'), 'v1');
+      expect(await tracking.read?.(valueKey(prefix, 'x'))).toBe('v1');
+    }
     heard.inner.length = 0;
     heard.top.length = 0;
-    await client.set(valueKey(inner, 'x'), 'v');
-    await client.set(valueKey(top, 'x'), 'v');
+    await client.set(valueKey(inner, 'x'), 'v2');
+    await client.set(valueKey(top, 'x'), 'v2');
     await until(() => heard.inner.length > 0 && heard.top.length > 0, 'both changes delivered');
     expect(heard).toEqual({ inner: [valueKey(inner, 'x')], top: [valueKey(top, 'x')] });
     for (const stop of stops) stop();

@@ -39,7 +39,7 @@ test('a connection left in broadcast mode is switched to default mode before it 
     await connection.sendCommand(['CLIENT', 'TRACKING', 'OFF']);
     await connection.sendCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST', 'PREFIX', `${prefix}x`]);
     expect(await flagsOf(connection)).toContain('bcast');
-    const tracking = new ServerTracking(connection as unknown as TrackingConnection, () => {}, { reads: true });
+    const tracking = new ServerTracking(connection as unknown as TrackingConnection, () => {}, {});
     const heard: Array<string | null> = [];
     tracking.watch(prefix, (key) => heard.push(key));
     await until(() => tracking.covers(prefix), 'tracking confirmed');

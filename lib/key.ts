@@ -8,21 +8,18 @@
 // function's entry index live on the side: the same key with `#` inserted where the keyPrefix ends,
 // `keyPrefix#:name:{digest}:g` (`:l`, `:w`, `:t`) and `keyPrefix#:name:#entries`. Why:
 //
-// - The local tier tracks one broadcast prefix per keyPrefix, `keyPrefix:` (see
-//   `trackedPrefixOf`), not one per function: Redis checks every tracked prefix on every write
-//   anywhere. Side keys do not start with `keyPrefix:`, so only value keys are pushed: one push per
-//   changed entry per tracking process, not five (token and lock change on every miss).
+// - Side keys do not start with `keyPrefix:`. The local tier once tracked `keyPrefix:` in broadcast
+//   mode, where that made each changed entry one push instead of five; it now reads only value keys
+//   (and a tagged entry's stamp and tag keys), so side keys are pushed to nobody either way. The
+//   layout stays, so that the entries written under it keep being read.
 // - The `{digest}` hash tag stays, so one script still touches all of an entry's keys in one slot.
 // - `#` goes right after the keyPrefix, before the `:` that ends it: name and version have no `:`
 //   and the digest neither, so the keyPrefix ends at the second-to-last `:` of a value key (a
 //   keyPrefix may hold `:` itself), and side keys map back to value keys one to one. A `#` inside a
 //   name could not be told apart from this mark, one after the keyPrefix can. A side key starts with
 //   `keyPrefix`, so an ACL key pattern `~keyPrefix*` grants both.
-// - A side key falls under a tracked prefix only when another keyPrefix in use is a `:`-prefix of
-//   this one (`app` and `app:cache`: `app:` is tracked and covers everything of `app:cache`) or is
-//   this one followed by `#`. That only costs pushes: nothing routes a key that does not end with `}`.
 
-/** Inserted where the keyPrefix ends, to move an entry's side keys out of the tracked prefix. */
+/** Inserted where the keyPrefix ends, to move an entry's side keys out of `keyPrefix:`. */
 const SIDE_MARK = '#';
 /** Suffix of the key that holds an entry's generation token. */
 const TOKEN_SUFFIX = ':g';
@@ -57,23 +54,10 @@ export const SIDE_OF_LUA = `local kp, rest = string.match(m, '^(.*)(:[^:]*:[^:]*
 if not kp then kp, rest = '', m end
 local side = kp .. '${SIDE_MARK}' .. rest`;
 
-/**
- * The broadcast prefix that tracking `watchedPrefix` (a function prefix, or {@link TAG_KEY_PREFIX})
- * asks Redis for: `keyPrefix:` for a function prefix, so that every function of one keyPrefix shares
- * one tracked prefix; the tag namespace as it is.
- */
-export function trackedPrefixOf(watchedPrefix: string): string {
-  if (watchedPrefix === TAG_KEY_PREFIX) return watchedPrefix;
-  const end = keyPrefixEnd(watchedPrefix);
-  return end < 0 ? watchedPrefix : watchedPrefix.slice(0, end + 1);
-}
+// Tags live in one namespace per store, outside every function's keys. Each tag key carries the tag
+// as its hash tag, so tags spread over a cluster.
 
-// Tags live in one namespace per store, outside every function's keys. A tracked `keyPrefix:` has no
-// `{`, so this prefix never covers it, and it covers this prefix only for the keyPrefix
-// `cache-memoize` (tracking then keeps the shorter one: Redis refuses overlapping prefixes). Each tag
-// key carries the tag as its hash tag, so tags spread over a cluster.
-
-/** What every tag key starts with; the local tier tracks it. */
+/** What every tag key starts with; the local tier routes the changes of those it read by it. */
 export const TAG_KEY_PREFIX = 'cache-memoize:tag{';
 /** The tag epoch: a counter that every `invalidateTags` increments. */
 export const TAG_EPOCH_KEY = 'cache-memoize:tag-epoch';

@@ -176,10 +176,10 @@ export interface MemoizerOptions extends Hooks {
   /**
    * An in-process tier of decoded values in front of the store: a hit costs a map lookup instead of
    * a round trip. Redis keeps every process's tier consistent: each store gets one more connection
-   * with client tracking in broadcast mode (one per master on a cluster; on ioredis, two: a
-   * `__redis__:invalidate` subscriber and one with tracking redirected to it), and any change of an
-   * entry (`invalidate`, `refresh`, `invalidateAll`, a new value, expiry) in any process evicts it
-   * everywhere, typically within a millisecond. While that connection is down the tier is emptied
+   * with client tracking (one per master on a cluster; on ioredis, two: a `__redis__:invalidate`
+   * subscriber and one with tracking redirected to it), the tier reads the values it keeps there,
+   * and any change of such an entry (`invalidate`, `refresh`, `invalidateAll`, a new value, expiry)
+   * in any process evicts it, typically within a millisecond. While that connection is down the tier is emptied
    * and bypassed. Needs node-redis 5.9 or later, ioredis or iovalkey, and a Redis server 6.2 or
    * later with a user allowed to run CLIENT; otherwise it is reported as `E_NO_TRACKING` and
    * unused. Values are shared by reference between callers: see `clone`.

@@ -68,10 +68,11 @@ function answerOf(entry: Entry): unknown {
  * The rule that keeps it from serving stale values: a value read from the store is kept only if the
  * read began while the store's changes were being delivered, and no change of that key (and no
  * "anything changed") arrived between the read's start and its answer. A change applied after the
- * read was answered arrives later and evicts the value. In broadcast mode Redis pushes changes on
- * another connection than the reads, so the answer and the change can arrive in either order; both
- * are covered. When the tracking hears only the keys read through it ({@link LocalTier.reader}),
- * the reads whose answers may be kept are made there ({@link LocalTier.reading}).
+ * read was answered arrives later and evicts the value. When the changes travel on another
+ * connection than the reads (a tracking that hears every change, or the ioredis pair, whose pushes
+ * arrive on its listener), the answer and the change can arrive in either order; both are covered.
+ * When the tracking hears only the keys read through it ({@link LocalTier.reader}, every Redis
+ * deployment), the reads whose answers may be kept are made there ({@link LocalTier.reading}).
  *
  * A tagged function's tier also watches the tag keys: a change of one evicts every value carrying
  * that tag, and refuses the answers of reads in flight that carry it, by the same rule.

@@ -44,8 +44,8 @@ function serverOf(connection: { readonly status: string }): string | undefined {
  * The connection {@link ServerTracking} expects, made of two ioredis connections, since ioredis
  * speaks RESP2 (or, in 6.x, drops RESP3 `invalidate` pushes): a listener subscribed to
  * `__redis__:invalidate`, and a control connection whose `CLIENT TRACKING ON ...` gets
- * `REDIRECT <the listener's id>` added, so that Redis sends the changes to the listener. In reads
- * mode the tier's reads go on the control connection: the changes of the keys read there are sent
+ * `REDIRECT <the listener's id>` added, so that Redis sends the changes to the listener. The tier's
+ * reads go on the control connection: the changes of the keys read there are sent
  * to the listener, so a change and the reply to a read arrive on two sockets, in either order (the
  * tier's rule covers both).
  *
@@ -217,25 +217,24 @@ class RedirectedConnection extends EventEmitter implements TrackingConnection {
  * Starts tracking for an ioredis or iovalkey `Redis` (also one with `sentinels`, whose connections
  * follow the master) on two connections of its own; `undefined` for a cluster, whose keys live on
  * several servers. The connections never give up by themselves (they follow the user's object, whose
- * close the store hears), so `onGaveUp` is not called. `reads`: reads mode (see {@link ServerTracking}).
+ * close the store hears), so `onGaveUp` is not called.
  */
 export function startIoredisTracking(
   client: IoredisLike,
   kind: ClientKind,
   onGaveUp: () => void,
-  reads = false,
 ): ServerTracking | undefined {
   if (kind === 'cluster') return undefined;
   const connection = new RedirectedConnection(client, kind);
   const call = (client as Partial<Callable>).call?.bind(client);
   // The database the user's object uses now (one chosen with `select()` too): `CLIENT INFO` on it.
   const database =
-    call === undefined || !reads
+    call === undefined
       ? undefined
       : async () => Number(/\bdb=(\d+)/.exec(replyText(await call('CLIENT', 'INFO')))?.[1] ?? '0');
-  // No handshake to check: tracking is turned on by ServerTracking itself, redirected. Reads mode:
-  // the tier reads what it keeps on the control connection, and only those keys are pushed.
-  const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false, reads, database });
+  // No handshake to check: tracking is turned on by ServerTracking itself, redirected. The tier reads
+  // what it keeps on the control connection, and only those keys are pushed.
+  const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false, database });
   connection.connect();
   return tracking;
 }

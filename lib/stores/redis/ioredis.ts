@@ -142,10 +142,8 @@ export class IoredisDriver implements RedisDriver {
   }
 
   startTracking(onGaveUp: () => void): TrackingSource | undefined {
-    // One server, or the master of a Sentinel group: the local tier reads what it keeps on the
-    // tracking's control connection, which hears only those keys.
-    if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp, true);
-    // One tracking per master, on duplicates of the cluster's own connection to it, in reads mode.
+    if (this.kind !== 'cluster') return startIoredisTracking(this.client, this.kind, onGaveUp);
+    // One tracking per master, on duplicates of the cluster's own connection to it.
     const cluster = this.client as unknown as ClusterShape;
     const masters = () => cluster.nodes('master') as unknown as Array<IoredisLike & NodeAddress>;
     const addressOf = (node: NodeAddress) => `${node.options.host}:${node.options.port}`;
@@ -157,10 +155,10 @@ export class IoredisDriver implements RedisDriver {
         // ioredis connects a master's node at its first command there; its tracking connections wait
         // for that, so one this process has only read nothing from yet would never cover. Connect it.
         if (node.status === 'wait') (node as unknown as Connectable).connect().catch(() => {});
-        return startIoredisTracking(node, 'client', () => {}, true);
+        return startIoredisTracking(node, 'client', () => {});
       },
       onTopologyChange: (listener) => listenForClose(this.client as unknown as ClosingEmitter, 'refresh', listener),
-      // Reads mode: each read goes to the tracking of the master serving its slot now.
+      // Each read goes to the tracking of the master serving its slot now.
       masterOf: (key) => cluster.slots?.[keySlot(key)]?.[0],
     });
   }

@@ -5,8 +5,8 @@ import { PerMasterTracking } from './per-master-tracking';
 import { startTracking } from './tracking';
 
 // The local tier's tracking over a node-redis cluster (every master) and sentinel object (the master
-// it uses now): one RESP3 duplicate of a node client per master, followed across failovers, in reads
-// mode (the tier reads what it keeps through the tracking of the key's master).
+// it uses now): one RESP3 duplicate of a node client per master, followed across failovers (the tier
+// reads what it keeps through the tracking of the key's master).
 
 /** A node-redis cluster's masters, the node client of each, and the master of each slot. */
 export interface ClusterMasters {
@@ -14,8 +14,6 @@ export interface ClusterMasters {
   readonly slots?: ReadonlyArray<{ readonly master?: { readonly host?: string; readonly port?: number } } | undefined>;
   nodeClient(node: never): unknown;
 }
-
-const READS = { reads: true };
 
 /** One tracking connection per cluster master: a RESP3 duplicate of the cluster's client for it. */
 export function clusterTracking(cluster: ClusterMasters): TrackingSource {
@@ -30,7 +28,7 @@ export function clusterTracking(cluster: ClusterMasters): TrackingSource {
         Promise.resolve(cluster.nodeClient(master as never)).then(ready, () => {});
         return undefined;
       }
-      return startTracking(master.client, 'client', () => {}, undefined, READS);
+      return startTracking(master.client, 'client', () => {});
     },
     onTopologyChange: (listener) => listenForClose(cluster as ClosingEmitter, 'connect', listener),
     masterOf: (key) => {
@@ -74,7 +72,7 @@ export function sentinelTracking(sentinel: SentinelLike): TrackingSource | undef
           if (addressOf()[0] === address)
             prepared.set(
               address,
-              startTracking(client, 'client', () => {}, undefined, READS),
+              startTracking(client, 'client', () => {}),
             );
         })
         .finally(() => pending.delete(address))

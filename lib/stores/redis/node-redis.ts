@@ -180,8 +180,7 @@ export class NodeRedisDriver implements RedisDriver {
     if (this.kind === 'sentinel') return sentinelTracking(this.client as unknown as SentinelLike);
     // A client not open yet (or closed for good): its tracking connects when (if ever) it opens.
     const whenOpen = this.isOpen() ? undefined : (connect: () => void) => void this.onceOpen(connect);
-    // One server: the local tier reads what it keeps on the tracking connection, which hears only those keys.
-    return startTracking(this.client, this.kind, onGaveUp, whenOpen, { reads: true });
+    return startTracking(this.client, this.kind, onGaveUp, whenOpen);
   }
 }
 

@@ -17,11 +17,10 @@ export interface PerMasterTrackingOptions {
   /** How often the masters are looked at again anyway, in ms. */
   readonly checkEveryMs?: number;
   /**
-   * Reads mode: the address of the master that serves `key` now. Given only when `track` starts
-   * each member in reads mode: the local tier then reads what it keeps through the member of the
-   * key's master, and each master pushes only the changes of the keys read on it.
+   * The address of the master that serves `key` now: the local tier reads what it keeps through the
+   * member of the key's master, and each master pushes only the changes of the keys read on it.
    */
-  masterOf?(key: string): string | undefined;
+  masterOf(key: string): string | undefined;
 }
 
 const CHECK_EVERY_MS = 1000;
@@ -34,8 +33,8 @@ const CHECK_EVERY_MS = 1000;
  * bypassed as a whole, not for the slots of that master alone: the keys a master holds move with
  * reshards, and a whole-tier rule cannot get that wrong.
  *
- * In reads mode ({@link PerMasterTrackingOptions.masterOf}) a read is routed to the member of the
- * master that serves the key now, one `MGET` per hash slot. A read its member cannot make (no member
+ * A read is routed to the member of the master that serves the key now
+ * ({@link PerMasterTrackingOptions.masterOf}), one `MGET` per hash slot. A read its member cannot make (no member
  * for that master yet, a slot that moved: `MOVED` or `ASK`) fails, and the tier then reads the store
  * and keeps nothing. A key moved to another master by a reshard is deleted from the old one, which
  * pushes that change to whoever read it there.
@@ -82,25 +81,17 @@ export class PerMasterTracking implements TrackingSource {
     };
   }
 
-  /** Reads mode: the value at `key`, read on its master's tracking connection. */
-  get read(): ((key: string) => Promise<string | null>) | undefined {
-    return this.#options.masterOf === undefined ? undefined : this.#readOne;
-  }
+  /** The value at `key`, read on its master's tracking connection. */
+  readonly read = async (key: string): Promise<string | null> => (await this.readKeys([key]))[0] ?? null;
 
-  /** Reads mode: a tagged entry and its tag keys, each read on its master's tracking connection, checked. */
-  get readTagged(): ((key: string, tagKeys?: readonly string[]) => Promise<TaggedValue | undefined>) | undefined {
-    return this.#options.masterOf === undefined ? undefined : this.#readTagged;
-  }
-
-  readonly #readOne = async (key: string): Promise<string | null> => (await this.#readKeys([key]))[0] ?? null;
-
-  readonly #readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
-    readTaggedThrough(this.#readKeys, key, expected);
+  /** A tagged entry and its tag keys, each read on its master's tracking connection, checked. */
+  readonly readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
+    readTaggedThrough(this.readKeys, key, expected);
 
   /** The values of `keys`, one `MGET` per hash slot, each on the tracking of the slot's master now. */
-  readonly #readKeys = (keys: string[]): Promise<Array<string | null>> =>
+  readonly readKeys = (keys: string[]): Promise<Array<string | null>> =>
     readBySlot(keys, (group) => {
-      const address = this.#options.masterOf?.(group[0] as string);
+      const address = this.#options.masterOf(group[0] as string);
       const readKeys = address === undefined ? undefined : this.#members.get(address)?.readKeys;
       if (readKeys === undefined) {
         return Promise.reject(new Error('cache-memoize: no tracking connection to the master of this key'));

@@ -1,5 +1,4 @@
 import { MemoizeError } from '../../errors';
-import { trackedPrefixOf } from '../../key';
 import { ChangeFeed } from '../change-feed';
 import type { ChangeListener, TaggedValue, Tracking } from '../store';
 import { readTaggedThrough } from '../tag-stamp';
@@ -32,17 +31,8 @@ export interface ServerTrackingOptions {
    */
   checkHandshake?: boolean;
   /**
-   * Track only the keys read through {@link ServerTracking.read} (Redis's default mode, which the
-   * node-redis handshake turns on), instead of every key under each keyPrefix (`BCAST`): a process
-   * then hears only the changes of the values it keeps, and writes elsewhere are not checked against
-   * any prefix. Without the handshake check (the ioredis pair), tracking is turned off and on again
-   * in that mode, redirected by the connection.
-   * @default false
-   */
-  reads?: boolean;
-  /**
-   * Reads mode: the database the user's client uses now, which the tracking connection then selects
-   * before it is trusted (its own `database` option is the one the client was made with, not one chosen
+   * The database the user's client uses now, which the tracking connection then selects before it
+   * is trusted (its own `database` option is the one the client was made with, not one chosen
    * later with `SELECT`).
    */
   database?: () => Promise<number>;
@@ -84,16 +74,14 @@ function trackingFlags(info: unknown): string[] {
 }
 
 /**
- * Redis client tracking on one RESP3 connection of its own per client, in one of two modes:
- * - broadcast (`CLIENT TRACKING ON BCAST PREFIX ...`): Redis pushes the key of every write, delete,
- *   expiry or eviction under a tracked prefix (one per keyPrefix, not per function: Redis checks each
- *   one on every write), made by any client, in the order it applied them. It needs no reads on this
- *   connection, so the user's client stays as it is (RESP2 or 3);
- * - reads (`reads`, Redis's default mode): Redis pushes the changes of the keys read on this
- *   connection ({@link ServerTracking.read}) since their last push, and nothing else. On a RESP3
- *   connection a push and the reply to the read it follows share it, in the order Redis applied them;
- *   the ioredis pair gets pushes on its listener, in either order with the replies.
- * The feed routes the value keys (and tag keys) pushed to their watchers.
+ * Redis client tracking on a connection of its own per client, in Redis's default mode: Redis pushes
+ * the changes (write, delete, expiry, eviction, by any client) of the keys read on this connection
+ * since their last push, and nothing else. The local tier reads what it keeps here
+ * ({@link ServerTracking.read}), so a process hears only the entries it read, and writes elsewhere
+ * are checked against no prefix. On a RESP3 connection a push and the reply to the read it follows
+ * share it, in the order Redis applied them; the ioredis pair gets pushes on its listener, in either
+ * order with the replies (the tier's rule covers both). The feed routes the value keys (and tag keys)
+ * pushed to their watchers.
  *
  * Changes are only trusted while the server has confirmed tracking on the current connection; when
  * the connection drops, every watcher is told "anything changed" and is not covered until tracking
@@ -102,10 +90,6 @@ function trackingFlags(info: unknown): string[] {
 export class ServerTracking implements Tracking {
   readonly #feed = new ChangeFeed();
   readonly #connection: TrackingConnection;
-  /** Broadcast prefixes wanted; none is a prefix of another (Redis refuses overlaps). */
-  #wanted: string[] = [];
-  /** Broadcast prefixes the server confirmed on the current connection. */
-  #confirmed: string[] = [];
   readonly #covered = new Set<string>();
   /** Bumped whenever the connection drops or comes back: answers from an older session are ignored. */
   #session = 0;
@@ -115,10 +99,9 @@ export class ServerTracking implements Tracking {
   #closed = false;
   #failure: MemoizeError | undefined;
   readonly #checkHandshake: boolean;
-  readonly #reads: boolean;
   readonly #database: (() => Promise<number>) | undefined;
-  /** Reads mode: the server confirmed default-mode tracking on the current connection. */
-  #readsConfirmed = false;
+  /** The server confirmed default-mode tracking on the current connection. */
+  #confirmed = false;
 
   constructor(
     connection: TrackingConnection,
@@ -128,7 +111,6 @@ export class ServerTracking implements Tracking {
   ) {
     this.#connection = connection;
     this.#checkHandshake = options.checkHandshake ?? true;
-    this.#reads = options.reads === true;
     this.#database = options.database;
     connection.on('invalidate', (key) => {
       if (key === null) this.#feed.everything();
@@ -160,23 +142,11 @@ export class ServerTracking implements Tracking {
     });
   }
 
-  /**
-   * Asks Redis for the broadcast prefix of `functionPrefix`'s keyPrefix (`keyPrefix:`, shared by all
-   * its functions, see `trackedPrefixOf`) and routes the value keys pushed under it to `listener`.
-   */
+  /** Routes the changes of the keys under `functionPrefix` read here to `listener`. */
   watch(functionPrefix: string, listener: ChangeListener): () => void {
     const remove = this.#feed.add(functionPrefix, listener);
-    if (this.#reads) {
-      this.#recompute();
-      this.#sync();
-      return remove;
-    }
-    const tracked = trackedPrefixOf(functionPrefix);
-    if (this.#wanted.some((p) => tracked.startsWith(p))) this.#recompute();
-    else {
-      this.#wanted = [...this.#wanted.filter((p) => !p.startsWith(tracked)), tracked];
-      this.#sync();
-    }
+    this.#recompute();
+    this.#sync();
     return remove;
   }
 
@@ -184,39 +154,24 @@ export class ServerTracking implements Tracking {
     return this.#covered.has(functionPrefix);
   }
 
-  /**
-   * Reads mode: the value at `key`, read on the tracking connection, so that its next change is
-   * pushed here. Absent in broadcast mode (a read anywhere may be kept there).
-   */
-  get read(): ((key: string) => Promise<string | null>) | undefined {
-    return this.#reads ? this.#readOne : undefined;
-  }
-
-  /**
-   * Reads mode: a tagged entry, its stamp and its tag keys read here, and checked
-   * ({@link readTaggedThrough}: a fixed tags list's keys in the same round trip as the value).
-   */
-  get readTagged(): ((key: string, tagKeys?: readonly string[]) => Promise<TaggedValue | undefined>) | undefined {
-    return this.#reads ? this.#readTagged : undefined;
-  }
-
-  /** Reads mode: the values of `keys` (in one hash slot, on a cluster's master), in one `MGET` here. */
-  get readKeys(): ((keys: string[]) => Promise<Array<string | null>>) | undefined {
-    return this.#reads ? this.#readKeys : undefined;
-  }
-
-  readonly #readOne = async (key: string): Promise<string | null> => {
+  /** The value at `key`, read on the tracking connection, so that its next change is pushed here. */
+  readonly read = async (key: string): Promise<string | null> => {
     const reply = await this.#connection.sendCommand(['GET', key], NO_TIMEOUT);
     return reply === null || reply === undefined ? null : replyText(reply);
   };
 
-  readonly #readKeys = async (keys: string[]): Promise<Array<string | null>> =>
+  /** The values of `keys` (in one hash slot, on a cluster's master), in one `MGET` here. */
+  readonly readKeys = async (keys: string[]): Promise<Array<string | null>> =>
     ((await this.#connection.sendCommand(['MGET', ...keys], NO_TIMEOUT)) as unknown[]).map((e) =>
       e === null || e === undefined ? null : replyText(e),
     );
 
-  readonly #readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
-    readTaggedThrough(this.#readKeys, key, expected);
+  /**
+   * A tagged entry, its stamp and its tag keys read here, and checked ({@link readTaggedThrough}: a
+   * fixed tags list's keys in the same round trip as the value).
+   */
+  readonly readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
+    readTaggedThrough(this.readKeys, key, expected);
 
   /** Why tracking stopped for good; each local tier reports it to its function's `onError`. */
   get failure(): MemoizeError | undefined {
@@ -242,17 +197,13 @@ export class ServerTracking implements Tracking {
   #down(): void {
     this.#session++;
     this.#fresh = true;
-    if (this.#readsConfirmed) {
-      this.#readsConfirmed = false;
-      this.#recompute();
-    }
-    if (this.#confirmed.length > 0) {
-      this.#confirmed = [];
+    if (this.#confirmed) {
+      this.#confirmed = false;
       this.#recompute();
     }
   }
 
-  /** Brings the server's prefixes in line with the wanted ones, one step at a time. */
+  /** Sets tracking up on a new connection. */
   #sync(): void {
     if (this.#syncing || this.#closed || this.#connection.isReady === false) return;
     const session = this.#session;
@@ -270,63 +221,40 @@ export class ServerTracking implements Tracking {
       })
       .finally(() => {
         this.#syncing = false;
-        if (retry && (this.#fresh || this.#wanted.some((p) => !this.#confirmed.includes(p)))) this.#sync();
+        if (retry && this.#fresh) this.#sync();
       });
   }
 
   async #step(session: number): Promise<void> {
+    if (!this.#fresh) return;
     const send = (args: string[]) => this.#connection.sendCommand(args);
-    if (this.#fresh) {
-      let flags: string[] = [];
-      if (this.#checkHandshake) {
-        // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
-        flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
-        if (session !== this.#session) return;
-        if (!flags.includes('on')) {
-          this.#fail(undefined);
-          return;
-        }
-      }
-      if (this.#reads) {
-        // The handshake's default mode is the one wanted: every read from here on is tracked. A
-        // connection in another mode (an earlier session's) is switched to it.
-        // Without the handshake, the connection's mode is unknown: it is set here, always.
-        if (!this.#checkHandshake || flags.some((f) => f === 'bcast' || f === 'optin' || f === 'optout')) {
-          await send(['CLIENT', 'TRACKING', 'OFF']);
-          await send(['CLIENT', 'TRACKING', 'ON']);
-          if (session !== this.#session) return;
-        }
-        // Reads go where the user's client reads (tracking itself does not care which database).
-        if (this.#database !== undefined) {
-          const database = await this.#database();
-          if (session !== this.#session) return;
-          await send(['SELECT', String(database)]);
-          if (session !== this.#session) return;
-        }
-        this.#fresh = false;
-        this.#readsConfirmed = true;
-        this.#recompute();
+    let flags: string[] = [];
+    if (this.#checkHandshake) {
+      // node-redis turns tracking on (default mode) in the handshake only if it supports emitInvalidate.
+      flags = trackingFlags(await send(['CLIENT', 'TRACKINGINFO']));
+      if (session !== this.#session) return;
+      if (!flags.includes('on')) {
+        this.#fail(undefined);
         return;
       }
-      // Whatever tracking the connection has (the handshake's, or an earlier session's) goes first.
-      await send(['CLIENT', 'TRACKING', 'OFF']);
-      if (session !== this.#session) return;
-      this.#fresh = false;
     }
-    const wanted = this.#wanted;
-    let add = wanted.filter((p) => !this.#confirmed.includes(p));
-    if (add.length === 0) return;
-    if (this.#confirmed.some((p) => !wanted.includes(p))) {
-      // A new prefix covers a confirmed one; Redis refuses overlapping prefixes, so start over.
-      this.#confirmed = [];
-      this.#recompute();
+    // The handshake's default mode is the one wanted: every read from here on is tracked. A
+    // connection in another mode (an earlier session's), or one whose mode is unknown (without the
+    // handshake), is switched to it.
+    if (!this.#checkHandshake || flags.some((f) => f === 'bcast' || f === 'optin' || f === 'optout')) {
       await send(['CLIENT', 'TRACKING', 'OFF']);
+      await send(['CLIENT', 'TRACKING', 'ON']);
       if (session !== this.#session) return;
-      add = wanted;
     }
-    await send(['CLIENT', 'TRACKING', 'ON', 'BCAST', ...add.flatMap((p) => ['PREFIX', p])]);
-    if (session !== this.#session) return;
-    this.#confirmed = [...this.#confirmed, ...add];
+    // Reads go where the user's client reads (tracking itself does not care which database).
+    if (this.#database !== undefined) {
+      const database = await this.#database();
+      if (session !== this.#session) return;
+      await send(['SELECT', String(database)]);
+      if (session !== this.#session) return;
+    }
+    this.#fresh = false;
+    this.#confirmed = true;
     this.#recompute();
   }
 
@@ -334,7 +262,7 @@ export class ServerTracking implements Tracking {
   #recompute(): void {
     const flipped: string[] = [];
     for (const prefix of this.#feed.prefixes()) {
-      const covered = this.#reads ? this.#readsConfirmed : this.#confirmed.some((p) => prefix.startsWith(p));
+      const covered = this.#confirmed;
       if (covered === this.#covered.has(prefix)) continue;
       if (covered) this.#covered.add(prefix);
       else this.#covered.delete(prefix);
@@ -354,14 +282,12 @@ export class ServerTracking implements Tracking {
  * cannot be tracked this way: a cluster (its keys live on several servers), a sentinel, or an object
  * without `duplicate`. `onGaveUp` is told when the connection ended by itself. With `whenOpen`, the
  * connection connects only once the user's client is open: a client closed for good never opens one.
- * `options.reads` chooses the mode (see {@link ServerTracking}).
  */
 export function startTracking(
   client: object,
   kind: ClientKind,
   onGaveUp: () => void,
   whenOpen?: (connect: () => void) => void,
-  options: Pick<ServerTrackingOptions, 'reads'> = {},
 ): ServerTracking | undefined {
   const trackable = client as Trackable;
   if (kind !== 'client' || typeof trackable.duplicate !== 'function') return undefined;
@@ -375,10 +301,10 @@ export function startTracking(
   const send = trackable.sendCommand?.bind(client);
   // The database the client uses now: `CLIENT INFO` (Redis 6.2, as tracking) on the client itself.
   const database =
-    send === undefined || options.reads !== true
+    send === undefined
       ? undefined
       : async () => Number(/\bdb=(\d+)/.exec(replyText(await send(['CLIENT', 'INFO'])))?.[1] ?? '0');
-  const tracking = new ServerTracking(connection, onGaveUp, { ...options, database });
+  const tracking = new ServerTracking(connection, onGaveUp, { database });
   connection.unref?.();
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
   const connect = () => {
