@@ -1,7 +1,10 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
+import { createClient, createCluster } from 'redis';
+import { spawnRedisCluster } from '../__tests__/helpers/redis-cluster';
 import { createMemoizer } from '../lib';
+import type { RedisLike } from '../lib/stores/redis/drivers';
 import { asyncRate, median, summarize } from './lib/measure';
 import { type BenchClient, connectClient, unlinkMatching } from './lib/redis-client';
 import { benchRedis } from './lib/redis-server';
@@ -22,14 +25,20 @@ export interface FanOutOptions {
 
 const IN_FLIGHT = 100;
 
+/** The servers the tracking processes connect to: one (`url`), or a cluster (`rootNodes`). */
+type Where = { url: string } | { rootNodes: Array<{ url: string }> };
+
 /** The tracking processes, switched on and off between rounds. */
 class Trackers {
   readonly #children: ChildProcess[];
+  /** The `CLIENT LIST` of each server, where each process has one tracking connection when on. */
+  readonly #lists: () => Promise<string[]>;
   #on = false;
 
-  constructor(url: string, keyPrefix: string, functions: number, processes: number) {
+  constructor(where: Where, keyPrefix: string, functions: number, processes: number, lists: () => Promise<string[]>) {
+    this.#lists = lists;
     this.#children = Array.from({ length: processes }, () =>
-      fork(join(__dirname, 'fan-out', 'tracker.ts'), [url, keyPrefix, String(functions)], {
+      fork(join(__dirname, 'fan-out', 'tracker.ts'), [JSON.stringify(where), keyPrefix, String(functions)], {
         execArgv: ['--import', 'tsx'],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),
@@ -37,7 +46,7 @@ class Trackers {
   }
 
   /** Every process tracks (or none does), as Redis's own list of tracking clients confirms. */
-  async set(on: boolean, client: BenchClient): Promise<void> {
+  async set(on: boolean): Promise<void> {
     if (on === this.#on) return;
     const op = on ? 'track' : 'untrack';
     await Promise.all(
@@ -47,11 +56,11 @@ class Trackers {
         return answered;
       }),
     );
-    const expected = on ? this.#children.length : 0;
+    const lists = await this.#lists();
+    const expected = on ? this.#children.length * lists.length : 0;
     for (let attempt = 0; ; attempt++) {
-      const list = await client.sendCommand(['CLIENT', 'LIST']);
-      const tracking = String(list)
-        .split('\n')
+      const tracking = (await this.#lists())
+        .flatMap((list) => list.split('\n'))
         .filter((line) => /\bflags=\S*t/.test(line)).length;
       if (tracking === expected) break;
       if (attempt === 100) throw new Error(`${tracking} tracking connections, expected ${expected}`);
@@ -102,7 +111,8 @@ export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> 
   const redis = await benchRedis();
   const client = await connectClient(redis.url);
   const keyPrefix = `${tag}-fan`;
-  const trackers = new Trackers(redis.url, keyPrefix, functions, processes);
+  const clientList = async () => [String(await client.sendCommand(['CLIENT', 'LIST']))];
+  const trackers = new Trackers({ url: redis.url }, keyPrefix, functions, processes, clientList);
   try {
     let failures = 0;
     // Misses on a loaded machine must measure the store's work, not the deadline's shortcut.
@@ -164,7 +174,7 @@ export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> 
     ];
     const measured = rows.map(() => ({ off: [] as number[], on: [] as number[] }));
     const round = async (on: boolean, ms: number) => {
-      await trackers.set(on, client);
+      await trackers.set(on);
       const missRate = await misses(ms);
       const set = await sets(ms);
       return [missRate, set.server, set.opsPerSecond];
@@ -186,5 +196,70 @@ export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> 
     await trackers.close();
     await client.quit();
     await redis.stop();
+  }
+}
+
+/**
+ * The fan-out misses row on a Redis Cluster of 3 masters (its own), through node-redis's cluster
+ * object: `functions` functions with `local` in `processes` other processes, each tracking every
+ * master, against none tracking. Misses only: a write's cost elsewhere is the one-server row's.
+ */
+export async function runClusterFanOut(options: FanOutOptions): Promise<BenchResult[]> {
+  const { tag, rounds, functions = 100, processes = 8, roundMs = 250 } = options;
+  const cluster = await spawnRedisCluster({ masters: 3 });
+  const admins = await Promise.all(cluster.rootNodes.map(({ url }) => createClient({ url }).connect()));
+  const client = createCluster({ rootNodes: cluster.rootNodes });
+  client.on('error', (error: unknown) => console.error('redis cluster error:', error));
+  await client.connect();
+  const keyPrefix = `${tag}-fan`;
+  const lists = () => Promise.all(admins.map(async (admin) => String(await admin.sendCommand(['CLIENT', 'LIST']))));
+  const trackers = new Trackers({ rootNodes: cluster.rootNodes }, keyPrefix, functions, processes, lists);
+  try {
+    let failures = 0;
+    const memoize = createMemoizer({
+      client: client as unknown as RedisLike,
+      keyPrefix,
+      ttl: '1h',
+      timeout: '10s',
+      circuitBreaker: false,
+      onError: () => {
+        failures++;
+      },
+    });
+    const all = Array.from({ length: functions }, (_, i) =>
+      memoize(async (id: number) => ({ id, at: i }), { name: `fan${i}` }),
+    );
+    let next = 1;
+    const miss = () => {
+      const n = next++;
+      return (all[n % functions] as (id: number) => Promise<unknown>)(n);
+    };
+    const misses = async (on: boolean, ms: number) => {
+      await trackers.set(on);
+      const opsPerSecond = await asyncRate(miss, IN_FLIGHT, ms);
+      if (failures > 0) throw new Error(`fan-out: ${failures} store failures during a round`);
+      // The cluster is this bench's own: every master is emptied (a pattern's keys span slots).
+      await Promise.all(admins.map((admin) => admin.sendCommand(['FLUSHALL'])));
+      return opsPerSecond;
+    };
+    const measured = { off: [] as number[], on: [] as number[] };
+    for (const on of [false, true]) await misses(on, roundMs);
+    for (let r = 0; r < rounds; r++) {
+      for (const on of r % 2 === 0 ? [true, false] : [false, true]) {
+        measured[on ? 'on' : 'off'].push(await misses(on, roundMs));
+      }
+    }
+    const fields = {
+      suite: 'fan-out' as const,
+      case: `misses, ${functions} functions x ${processes} processes, 3-master cluster`,
+      baselineName: 'no process tracking',
+      candidateName: `${processes} processes with local: true`,
+    };
+    return [verdict(summarize(measured.off, measured.on), fields, MISS_TARGET)];
+  } finally {
+    await trackers.close();
+    await client.close();
+    for (const admin of admins) await admin.quit();
+    await cluster.stop();
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runFanOut } from './fan-out';
+import { runClusterFanOut, runFanOut } from './fan-out';
 import { runHit } from './hit';
 import { runInvalidation } from './invalidation';
 import type { SideKind } from './invalidation/protocol';
@@ -141,7 +141,12 @@ async function main(): Promise<void> {
   const measured = suites.has('redis')
     ? await measureRedis(rounds)
     : { redisServer: 'not run', results: [], invalidation: [] };
-  const fanOut = suites.has('fan-out') ? await runFanOut({ tag: `bench-${randomUUID().slice(0, 8)}`, rounds }) : [];
+  const fanOut = suites.has('fan-out')
+    ? [
+        ...(await runFanOut({ tag: `bench-${randomUUID().slice(0, 8)}`, rounds })),
+        ...(await runClusterFanOut({ tag: `bench-${randomUUID().slice(0, 8)}`, rounds })),
+      ]
+    : [];
   const env = describeEnvironment(measured.redisServer, rounds, packageVersions(PACKAGES));
   const results = [...keys, ...measured.results, ...fanOut];
   const { invalidation } = measured;

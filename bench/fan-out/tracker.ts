@@ -1,19 +1,34 @@
+import { createCluster } from 'redis';
 import { createMemoizer } from '../../lib';
+import type { RedisLike } from '../../lib/stores/redis/drivers';
 import { connectClient } from '../lib/redis-client';
 
 // A process that tracks the fan-out benchmark's functions: it memoizes each of them with `local`, and
-// reads through each until its local tier holds the value, so Redis pushes it the changes of their
-// keys: of every key under the keyPrefix in broadcast mode, of the keys it read in default mode (one
-// node-redis server). Told `track` and `untrack` by the benchmark; answers each with the same word once
-// done.
+// reads through each until its local tier holds the value, so Redis pushes it the changes of the keys
+// it read. Told `track` and `untrack` by the benchmark; answers each with the same word once done.
+// Its argument says where: `{ url }` (one server) or `{ rootNodes }` (a cluster, through node-redis's
+// cluster object).
 
-const [url = '', keyPrefix = '', count = '0'] = process.argv.slice(2);
+const [where = '{}', keyPrefix = '', count = '0'] = process.argv.slice(2);
 const functions = Number(count);
-let client: Awaited<ReturnType<typeof connectClient>> | undefined;
+let client: { quit?(): Promise<unknown>; close?(): Promise<unknown> } | undefined;
+
+async function connect(): Promise<RedisLike> {
+  const spec = JSON.parse(where) as { url?: string; rootNodes?: Array<{ url: string }> };
+  if (spec.rootNodes !== undefined) {
+    const cluster = createCluster({ rootNodes: spec.rootNodes });
+    cluster.on('error', (error: unknown) => console.error('redis cluster error:', error));
+    await cluster.connect();
+    client = cluster;
+    return cluster as unknown as RedisLike;
+  }
+  const single = await connectClient(spec.url ?? '');
+  client = single;
+  return single as unknown as RedisLike;
+}
 
 async function track(): Promise<void> {
-  const tracking = await connectClient(url);
-  client = tracking;
+  const tracking = await connect();
   const local = new Set<string>();
   const memoize = createMemoizer({
     client: tracking,
@@ -35,7 +50,7 @@ async function track(): Promise<void> {
 }
 
 async function untrack(): Promise<void> {
-  await client?.quit();
+  await (client?.close?.() ?? client?.quit?.());
   client = undefined;
 }
 
