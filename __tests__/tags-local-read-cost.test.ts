@@ -1,7 +1,9 @@
 import { createClient, type RedisClientType } from 'redis';
+import { TAG_KEY_PREFIX, tagKey } from '../lib/key';
 import { createMemoizer } from '../lib/memoizer';
 import { RedisStore } from '../lib/stores/redis/store';
 import { type CountedServer, countedServer } from './helpers/command-stats';
+import { listen } from './helpers/local';
 import { until } from './helpers/redis';
 
 // What the local tier of a tagged function costs to read an entry it may keep, on one node-redis
@@ -101,8 +103,11 @@ test('an entry whose stamp names other tags than the fixed list is checked again
   const { reader, other } = await setUp(['a'], ['x']);
   expect(await counted.commandsDuring(() => reader.f(1))).toEqual({ mget: 2 });
   expect(await counted.commandsDuring(() => reader.f(1))).toEqual({});
-  // A change of a (read, not carried) does not evict it; a change of x does.
+  // A change of a (read, not carried) does not evict it, once its push has arrived; a change of x does.
+  const heard = listen(reader.store, TAG_KEY_PREFIX);
   await other.memoize.invalidateTags(['a']);
+  await until(() => heard.heard.includes(tagKey('a')), 'the push of tag a');
+  heard.stop();
   expect(await counted.commandsDuring(() => reader.f(1))).toEqual({});
   await other.memoize.invalidateTags(['x']);
   await untilEvicted(reader);

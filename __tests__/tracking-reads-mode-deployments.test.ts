@@ -1,7 +1,9 @@
+import keySlot from 'cluster-key-slot';
 import Redis, { Cluster } from 'ioredis';
 import { createCluster, createSentinel } from 'redis';
 import { createMemoizer } from '../lib/memoizer';
 import type { RedisLike } from '../lib/stores/redis/drivers';
+import { PerMasterTracking } from '../lib/stores/redis/per-master-tracking';
 import { RedisStore } from '../lib/stores/redis/store';
 import { isTracking, parseClientList } from './helpers/connections';
 import { ready, startupNodes } from './helpers/ioredis';
@@ -193,5 +195,48 @@ test('ioredis Cluster: a master this process has not talked to yet is connected 
   } finally {
     reader.disconnect();
     writer.disconnect();
+  }
+});
+
+test('node-redis cluster: a value kept locally is evicted when its slot moves, and its changes on the new master are seen', async () => {
+  // The tier reads on the tracking connection of the key's master; when a reshard moves the key,
+  // MIGRATE deletes it on the old master, which pushes that to whoever read it there.
+  const [mine, other] = await Promise.all([open('node-redis cluster', 'moved'), open('node-redis cluster', 'moved_b')]);
+  try {
+    const keyPrefix = uniquePrefix('reads-moved');
+    const a = memoized(mine.client, keyPrefix, { local: true });
+    const b = memoized(other.client, keyPrefix);
+    await b.f(1);
+    await untilLocal(a, 1);
+    const slot = keySlot(a.f.keyFor(1));
+    const source = await cluster.masterOf(slot);
+    const target = (await cluster.masters()).find((m) => m.port !== source.port);
+    if (target === undefined) throw new Error('no other master');
+    await cluster.beginSlotMigration(slot, source, target);
+    await cluster.finishSlotMigration(slot, source, target);
+    await untilLocal(a, 1, true);
+    // Written on the new master: the value this process keeps again must follow it.
+    await untilLocal(a, 1);
+    b.seen.version = 2;
+    await b.f.refresh(1);
+    await until(async () => (await a.f(1)).version === 2, 'the new value seen');
+    expect(a.seen.runs).toBe(0);
+    await a.store.close();
+    await b.store.close();
+  } finally {
+    await Promise.allSettled([mine.close(), other.close()]);
+  }
+});
+
+test('a read that no master’s tracking can make rejects, so the tier reads the store and keeps nothing', async () => {
+  // No member for the key's master (not tracked yet), or a slot the map does not know.
+  for (const masterOf of [() => '127.0.0.1:1', () => undefined]) {
+    const tracking = new PerMasterTracking({ masters: () => ['127.0.0.1:1'], track: () => undefined, masterOf });
+    try {
+      await expect(tracking.read('k')).rejects.toThrow(/no tracking connection/);
+      await expect(tracking.readTagged('k', ['cache-memoize:tag{t}'])).rejects.toThrow(/no tracking connection/);
+    } finally {
+      tracking.close();
+    }
   }
 });

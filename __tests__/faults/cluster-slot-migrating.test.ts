@@ -62,7 +62,12 @@ test('a miss in the migrating slot runs the function and returns its value; what
   // Without the store there is no lock either: each such call computes (until the migration ends).
   expect(figures.facts.freshRuns).toBeGreaterThanOrEqual(figures.facts.fresh);
   const reported = reportedForSlot();
-  expect(reported.filter((r) => !/^E_COMMAND_ERROR: .*TRYAGAIN/.test(r))).toEqual([]);
+  // The tries again after TRYAGAIN (each one ASK-redirected, with a growing pause) run under the
+  // call's deadline: on a loaded machine it may end first, which is reported as E_TIMEOUT. Seen in a
+  // CI run on a slow 2-core VM (2 of 16 reports). Anything else (MOVED, ASK, an open circuit) is not.
+  const ranOut = /^E_TIMEOUT: cache-memoize: store (begin|write) did not answer/;
+  expect(reported.filter((r) => !/^E_COMMAND_ERROR: .*TRYAGAIN/.test(r) && !ranOut.test(r))).toEqual([]);
+  expect(reported.filter((r) => /^E_COMMAND_ERROR: .*TRYAGAIN/.test(r)).length).toBeGreaterThan(0);
 });
 
 test('invalidate resolves for a moved entry and for an entry still on the source', () => {

@@ -272,7 +272,14 @@ function afterRead<A extends unknown[], R>(
 ): R | Promise<R> {
   const missed = stored === undefined || stored === null;
   rt.misses.observe(missed);
-  if (missed) return rt.holding(call, miss(rt, call));
+  if (missed) {
+    // A tier that keeps only what it read on its tracking connection keeps nothing the miss path
+    // finds (a value that landed meanwhile, a lock holder's): that was read on the client's
+    // connection, and on a cluster whose slot moved since the tracked read, no master may push its
+    // next change to this process. The next call reads it on the tracking connection.
+    if (rt.tier?.reader !== undefined) call.ticket = -1;
+    return rt.holding(call, miss(rt, call));
+  }
   const result = typeof stored === 'string' ? found(rt, call, stored) : found(rt, call, stored.value, stored.tags);
   if (result instanceof Promise) return rt.holding(call, result);
   rt.flights.detach(call.key, call);

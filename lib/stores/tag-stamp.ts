@@ -54,7 +54,7 @@ export function stampHolds(stamp: ParsedStamp, tagEpochs: ReadonlyArray<string |
 
 /**
  * A tagged entry read with its stamp, as a value with its tags: when the stamp parses and, given
- * `epochsOf` (which reads the stamp's tag keys, after the value), {@link stampHolds}; else `undefined`.
+ * `epochsOf` (which reads the stamp's tag keys), {@link stampHolds}; else `undefined`.
  * Without `epochsOf` the stamp was checked already (a script on one server).
  */
 export async function validTagged(
@@ -72,9 +72,10 @@ export async function validTagged(
  * A tagged entry read through `readKeys` (the reads a tracking makes on its connections, so that the
  * changes of every key read are pushed), and checked: the value, its stamp and `expected` (the tag
  * keys of a fixed tags list) in one round trip; the tag keys of a stamp that names others, in a
- * second. The keys read together are one snapshot; the second read is not atomic with the first,
- * and need not be: a tag invalidated between the two fails the stamp (its epoch is then newer), and
- * one invalidated after them is pushed.
+ * second. The reads need not be one snapshot (on a cluster the tag keys are read on their own
+ * masters, in parallel with the value): every key is read through the tracking, so a change of any
+ * of them after its read is pushed and refuses or evicts the value; a tag invalidated before its key
+ * was read fails the stamp (its epoch is then newer than the stamp's).
  */
 export async function readTaggedThrough(
   readKeys: (keys: string[]) => Promise<ReadonlyArray<string | null>>,

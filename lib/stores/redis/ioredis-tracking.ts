@@ -223,13 +223,15 @@ export function startIoredisTracking(
   client: IoredisLike,
   kind: ClientKind,
   onGaveUp: () => void,
+  /** Whether the control connection follows the database `client` uses now (not a cluster's node: database 0 only). */
+  followsDatabase = true,
 ): ServerTracking | undefined {
   if (kind === 'cluster') return undefined;
   const connection = new RedirectedConnection(client, kind);
   const call = (client as Partial<Callable>).call?.bind(client);
   // The database the user's object uses now (one chosen with `select()` too): `CLIENT INFO` on it.
   const database =
-    call === undefined
+    call === undefined || !followsDatabase
       ? undefined
       : async () => Number(/\bdb=(\d+)/.exec(replyText(await call('CLIENT', 'INFO')))?.[1] ?? '0');
   // No handshake to check: tracking is turned on by ServerTracking itself, redirected. The tier reads

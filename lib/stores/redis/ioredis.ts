@@ -155,7 +155,7 @@ export class IoredisDriver implements RedisDriver {
         // ioredis connects a master's node at its first command there; its tracking connections wait
         // for that, so one this process has only read nothing from yet would never cover. Connect it.
         if (node.status === 'wait') (node as unknown as Connectable).connect().catch(() => {});
-        return startIoredisTracking(node, 'client', () => {});
+        return startIoredisTracking(node, 'client', () => {}, false);
       },
       onTopologyChange: (listener) => listenForClose(this.client as unknown as ClosingEmitter, 'refresh', listener),
       // Each read goes to the tracking of the master serving its slot now.

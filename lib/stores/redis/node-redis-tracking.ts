@@ -28,7 +28,7 @@ export function clusterTracking(cluster: ClusterMasters): TrackingSource {
         Promise.resolve(cluster.nodeClient(master as never)).then(ready, () => {});
         return undefined;
       }
-      return startTracking(master.client, 'client', () => {});
+      return startTracking(master.client, 'client', () => {}, undefined, false);
     },
     onTopologyChange: (listener) => listenForClose(cluster as ClosingEmitter, 'connect', listener),
     masterOf: (key) => {
@@ -72,7 +72,7 @@ export function sentinelTracking(sentinel: SentinelLike): TrackingSource | undef
           if (addressOf()[0] === address)
             prepared.set(
               address,
-              startTracking(client, 'client', () => {}),
+              startTracking(client, 'client', () => {}, undefined, false),
             );
         })
         .finally(() => pending.delete(address))
@@ -81,5 +81,6 @@ export function sentinelTracking(sentinel: SentinelLike): TrackingSource | undef
     },
     onTopologyChange: (listener) => listenForClose(sentinel as ClosingEmitter, 'topology-change', listener),
     masterOf: () => addressOf()[0],
+    oneServer: true,
   });
 }

@@ -21,6 +21,12 @@ export interface PerMasterTrackingOptions {
    * member of the key's master, and each master pushes only the changes of the keys read on it.
    */
   masterOf(key: string): string | undefined;
+  /**
+   * One server at a time (a Sentinel group's master): keys of several hash slots are read in one
+   * `MGET`. A cluster's master refuses that, so there it is one `MGET` per slot.
+   * @default false
+   */
+  readonly oneServer?: boolean;
 }
 
 const CHECK_EVERY_MS = 1000;
@@ -34,10 +40,11 @@ const CHECK_EVERY_MS = 1000;
  * reshards, and a whole-tier rule cannot get that wrong.
  *
  * A read is routed to the member of the master that serves the key now
- * ({@link PerMasterTrackingOptions.masterOf}), one `MGET` per hash slot. A read its member cannot make (no member
- * for that master yet, a slot that moved: `MOVED` or `ASK`) fails, and the tier then reads the store
- * and keeps nothing. A key moved to another master by a reshard is deleted from the old one, which
- * pushes that change to whoever read it there.
+ * ({@link PerMasterTrackingOptions.masterOf}), one `MGET` per hash slot (one for all on a single
+ * master). A read its member cannot make (no member for that master yet, a slot that moved: `MOVED`
+ * or `ASK`) fails, and the tier then reads the store and keeps nothing. A key moved to another master
+ * by a reshard is deleted from the old one (`MIGRATE`), which pushes that change to whoever read it
+ * there; a key that did not exist there moves silently, so the tier keeps nothing a miss finds.
  *
  * The masters are looked at again whenever the deployment reports a change, and every second: a
  * master that appears (a replica promoted, a node added) gets a tracking connection, one that is
@@ -88,16 +95,22 @@ export class PerMasterTracking implements TrackingSource {
   readonly readTagged = (key: string, expected?: readonly string[]): Promise<TaggedValue | undefined> =>
     readTaggedThrough(this.readKeys, key, expected);
 
-  /** The values of `keys`, one `MGET` per hash slot, each on the tracking of the slot's master now. */
+  /**
+   * The values of `keys`, each on the tracking of its master now: one `MGET` per hash slot on a
+   * cluster, one for all on a single master.
+   */
   readonly readKeys = (keys: string[]): Promise<Array<string | null>> =>
-    readBySlot(keys, (group) => {
-      const address = this.#options.masterOf(group[0] as string);
-      const readKeys = address === undefined ? undefined : this.#members.get(address)?.readKeys;
-      if (readKeys === undefined) {
-        return Promise.reject(new Error('cache-memoize: no tracking connection to the master of this key'));
-      }
-      return readKeys(group);
-    });
+    this.#options.oneServer === true ? this.#readOn(keys) : readBySlot(keys, (group) => this.#readOn(group));
+
+  /** One `MGET` of `keys` (one master's) on the tracking of that master now; rejects if there is none. */
+  #readOn(keys: string[]): Promise<Array<string | null>> {
+    const address = this.#options.masterOf(keys[0] as string);
+    const readKeys = address === undefined ? undefined : this.#members.get(address)?.readKeys;
+    if (readKeys === undefined) {
+      return Promise.reject(new Error('cache-memoize: no tracking connection to the master of this key'));
+    }
+    return readKeys(keys);
+  }
 
   covers(functionPrefix: string): boolean {
     if (this.#closed || this.#masters.length === 0) return false;

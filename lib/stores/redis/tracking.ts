@@ -288,6 +288,12 @@ export function startTracking(
   kind: ClientKind,
   onGaveUp: () => void,
   whenOpen?: (connect: () => void) => void,
+  /**
+   * Whether the tracking connection follows the database `client` uses now (`CLIENT INFO` on it each
+   * time it connects). `false` for a client lent for a moment (a sentinel object's) or one that only
+   * has database 0 (a cluster's node): the connection then keeps the database it was made with.
+   */
+  followsDatabase = true,
 ): ServerTracking | undefined {
   const trackable = client as Trackable;
   if (kind !== 'client' || typeof trackable.duplicate !== 'function') return undefined;
@@ -301,7 +307,7 @@ export function startTracking(
   const send = trackable.sendCommand?.bind(client);
   // The database the client uses now: `CLIENT INFO` (Redis 6.2, as tracking) on the client itself.
   const database =
-    send === undefined
+    send === undefined || !followsDatabase
       ? undefined
       : async () => Number(/\bdb=(\d+)/.exec(replyText(await send(['CLIENT', 'INFO'])))?.[1] ?? '0');
   const tracking = new ServerTracking(connection, onGaveUp, { database });
