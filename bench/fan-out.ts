@@ -97,6 +97,40 @@ async function setsPerServerSecond(client: BenchClient): Promise<number> {
 }
 
 /**
+ * The benchmark's `functions` memoized functions over `client`, and a call that misses: a fresh
+ * argument each time, round-robin over them. Misses on a loaded machine must measure the store's
+ * work, not the deadline's shortcut: a long deadline, no breaker, and every failure counted.
+ */
+function missingCalls(
+  client: RedisLike,
+  keyPrefix: string,
+  functions: number,
+): { miss: () => Promise<unknown>; failures: () => number } {
+  let failures = 0;
+  const memoize = createMemoizer({
+    client,
+    keyPrefix,
+    ttl: '1h',
+    timeout: '10s',
+    circuitBreaker: false,
+    onError: () => {
+      failures++;
+    },
+  });
+  const all = Array.from({ length: functions }, (_, i) =>
+    memoize(async (id: number) => ({ id, at: i }), { name: `fan${i}` }),
+  );
+  let next = 1;
+  return {
+    miss: () => {
+      const n = next++;
+      return (all[n % functions] as (id: number) => Promise<unknown>)(n);
+    },
+    failures: () => failures,
+  };
+}
+
+/**
  * Tracking fan-out (issue 16): `functions` memoized functions, each with `local` in `processes` other
  * processes (tracking them), against no process tracking. Rows: (b) misses/s of one more process
  * (fresh arguments, round-robin over the functions); (a) the cost of a plain `SET` of a key outside
@@ -114,29 +148,11 @@ export async function runFanOut(options: FanOutOptions): Promise<BenchResult[]> 
   const clientList = async () => [String(await client.sendCommand(['CLIENT', 'LIST']))];
   const trackers = new Trackers({ url: redis.url }, keyPrefix, functions, processes, clientList);
   try {
-    let failures = 0;
-    // Misses on a loaded machine must measure the store's work, not the deadline's shortcut.
-    const memoize = createMemoizer({
-      client,
-      keyPrefix,
-      ttl: '1h',
-      timeout: '10s',
-      circuitBreaker: false,
-      onError: () => {
-        failures++;
-      },
-    });
-    const all = Array.from({ length: functions }, (_, i) =>
-      memoize(async (id: number) => ({ id, at: i }), { name: `fan${i}` }),
-    );
+    const { miss, failures } = missingCalls(client as unknown as RedisLike, keyPrefix, functions);
     let next = 1;
-    const miss = () => {
-      const n = next++;
-      return (all[n % functions] as (id: number) => Promise<unknown>)(n);
-    };
     const elsewhere = () => client.set(`${tag}:elsewhere:${next++ % 1000}`, 'v');
     const settle = async () => {
-      if (failures > 0) throw new Error(`fan-out: ${failures} store failures during a round`);
+      if (failures() > 0) throw new Error(`fan-out: ${failures()} store failures during a round`);
       // Value keys and their side keys (`keyPrefix#:...`).
       await unlinkMatching(client, `${keyPrefix}*`);
     };
@@ -215,29 +231,11 @@ export async function runClusterFanOut(options: FanOutOptions): Promise<BenchRes
   const lists = () => Promise.all(admins.map(async (admin) => String(await admin.sendCommand(['CLIENT', 'LIST']))));
   const trackers = new Trackers({ rootNodes: cluster.rootNodes }, keyPrefix, functions, processes, lists);
   try {
-    let failures = 0;
-    const memoize = createMemoizer({
-      client: client as unknown as RedisLike,
-      keyPrefix,
-      ttl: '1h',
-      timeout: '10s',
-      circuitBreaker: false,
-      onError: () => {
-        failures++;
-      },
-    });
-    const all = Array.from({ length: functions }, (_, i) =>
-      memoize(async (id: number) => ({ id, at: i }), { name: `fan${i}` }),
-    );
-    let next = 1;
-    const miss = () => {
-      const n = next++;
-      return (all[n % functions] as (id: number) => Promise<unknown>)(n);
-    };
+    const { miss, failures } = missingCalls(client as unknown as RedisLike, keyPrefix, functions);
     const misses = async (on: boolean, ms: number) => {
       await trackers.set(on);
       const opsPerSecond = await asyncRate(miss, IN_FLIGHT, ms);
-      if (failures > 0) throw new Error(`fan-out: ${failures} store failures during a round`);
+      if (failures() > 0) throw new Error(`fan-out: ${failures()} store failures during a round`);
       // The cluster is this bench's own: every master is emptied (a pattern's keys span slots).
       await Promise.all(admins.map((admin) => admin.sendCommand(['FLUSHALL'])));
       return opsPerSecond;
