@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ClientKind } from './driver';
 
 /**
@@ -68,8 +69,8 @@ interface Emitter {
 /** What a connection of the store's own offers its follower. */
 export interface OwnConnection {
   connect(): Promise<unknown>;
-  on(event: 'end', listener: () => void): unknown;
-  off(event: 'end', listener: () => void): unknown;
+  on(event: 'end' | 'ready', listener: () => void): unknown;
+  off(event: 'end' | 'ready', listener: () => void): unknown;
 }
 
 /** Calls `listener` once on `event` of the user's object; returns the way to stop waiting. */
@@ -79,14 +80,21 @@ function onceOn(client: IoredisLike, event: 'connect' | 'ready', listener: () =>
   return () => emitter.off(event, listener);
 }
 
-/** How long a connection of the store's own that ended waits to connect again, while the user's object is up. */
+/**
+ * How long a connection of the store's own that ended waits to connect again, while the user's
+ * object is up: a moment after it had been up a while (a server killing connections, or a failover,
+ * usually drops the user's connection in the same instant, and the user's object may not have seen
+ * it yet), and a pause after one that did not stay up (a server refusing it must not be hammered).
+ */
+const RECONNECT_SOON_MS = 20;
 const RECONNECT_MS = 500;
 
 /**
  * Keeps `connection` (made by {@link ownConnection}, which never retries by itself) connected while
  * the user's object is. It connects once the user's object is open (so nothing opens for a
  * `lazyConnect` client the user never connects, or one already closed), and again whenever it ends:
- * after a pause if the user's object is ready then, else once the user's object is ready again.
+ * soon if the user's object is ready then (after a pause if it ended without staying up), else once
+ * the user's object is ready again.
  *
  * ioredis emits nothing when its user disconnects it while it is reconnecting (Redis down), so a
  * connection that retried by itself could outlive its user's object and keep the process alive; one
@@ -96,16 +104,25 @@ export function follow(client: IoredisLike, connection: OwnConnection): () => vo
   let following = true;
   let timer: NodeJS.Timeout | undefined;
   let stopWaiting = () => {};
+  /** When the connection was last ready, if it has been since the last connect. */
+  let readyAt: number | undefined;
+  const ready = () => {
+    readyAt = performance.now();
+  };
   const connect = () => {
     timer = undefined;
+    readyAt = undefined;
     // Failures arrive as 'error' and 'end' events.
     if (following) connection.connect().catch(() => {});
   };
   const again = () => {
     if (!following) return;
-    if (client.status === 'ready') timer = setTimeout(connect, RECONNECT_MS);
-    else stopWaiting = onceOn(client, 'ready', connect);
+    if (client.status === 'ready') {
+      const stayedUp = readyAt !== undefined && performance.now() - readyAt >= RECONNECT_MS;
+      timer = setTimeout(connect, stayedUp ? RECONNECT_SOON_MS : RECONNECT_MS);
+    } else stopWaiting = onceOn(client, 'ready', connect);
   };
+  connection.on('ready', ready);
   connection.on('end', again);
   if (client.status !== 'wait' && client.status !== 'end') connect();
   else stopWaiting = onceOn(client, 'connect', connect);
@@ -113,6 +130,7 @@ export function follow(client: IoredisLike, connection: OwnConnection): () => vo
     following = false;
     clearTimeout(timer);
     stopWaiting();
+    connection.off('ready', ready);
     connection.off('end', again);
   };
 }

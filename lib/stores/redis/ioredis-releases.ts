@@ -24,7 +24,8 @@ interface Subscriber {
  * through the user's own cluster would hand these messages to the user's `'message'` listeners.
  *
  * It subscribes on every `'ready'`, so a connection that comes back, or that was not up when the
- * store started, is subscribed again. A drop or an error wakes every waiter to check for itself.
+ * store started, is subscribed again. A drop, an error and each subscription in place wake every
+ * waiter to check for itself.
  * The user closing their client closes this too (the store listens for it); nothing here outlives it.
  */
 export class IoredisReleaseListener implements Closable {
@@ -47,8 +48,10 @@ export class IoredisReleaseListener implements Closable {
     connection.on('message', (channel, message) => {
       if (channel === RELEASE_CHANNEL) this.releases.announce(message);
     });
+    // A release published while the connection was down is lost: once subscribed again, every
+    // waiter checks for itself rather than sleep out its poll.
     connection.on('ready', () => {
-      if (!this.#closed) connection.subscribe(RELEASE_CHANNEL).catch(wake);
+      if (!this.#closed) connection.subscribe(RELEASE_CHANNEL).then(wake, wake);
     });
     this.#stopFollowing = follow(client, connection);
   }

@@ -8,11 +8,11 @@ type Listener = (message: string) => void;
 /** The members of an ioredis `Cluster` made with `shardedSubscribers: true` that are used here. */
 interface ShardedCluster {
   on(event: 'smessage', listener: (channel: string, message: string) => void): unknown;
-  on(event: '-subscriber' | 'error' | 'end', listener: () => void): unknown;
+  on(event: '-subscriber' | 'error' | 'end' | 'ready', listener: () => void): unknown;
   ssubscribe(channel: string): Promise<unknown>;
   sunsubscribe(channel: string): Promise<unknown>;
   connect(): Promise<unknown>;
-  off(event: 'end', listener: () => void): unknown;
+  off(event: 'end' | 'ready', listener: () => void): unknown;
   disconnect(): void;
 }
 
