@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import Redis from 'ioredis';
 import { createClient, createSentinel } from 'redis';
 import { createMemoizer, type Memoized, type MemoizeError, type RedisLike } from '../../lib';
+import { RELEASE_CHANNEL } from '../../lib/stores/redis/scripts';
 import { deferred, sleep, uniquePrefix } from '../helpers/redis';
 import { redisCli } from '../helpers/redis-cluster';
 import { type SentinelGroup, spawnSentinelGroup } from '../helpers/redis-sentinel';
@@ -198,6 +199,12 @@ async function trackingClients(port: number): Promise<number> {
   return list.split('\n').filter((line) => /flags=\S*t/.test(line)).length;
 }
 
+/** The number of connections subscribed to the lock releases on the server at `port`. */
+async function releaseListeners(port: number): Promise<number> {
+  const [, count = '0'] = (await redisCli(port, 'PUBSUB', 'NUMSUB', RELEASE_CHANNEL)).trim().split('\n');
+  return Number(count);
+}
+
 /** Options of {@link sentinelLocalFailovers}. */
 export interface SentinelLocalOptions {
   /** Calls per 50 ms tick, of which `fresh` are misses (a lock each). */
@@ -250,6 +257,7 @@ export async function sentinelLocalFailovers(
     for (const [name, fault] of faults) {
       await group.awaitReplicasInSync();
       const oldPort = await group.masterPort();
+      const listening = await releaseListeners(oldPort);
       const running = startLoad(load, args, { batch, everyMs: 50, fresh });
       await sleep(300);
       const faultAt = performance.now();
@@ -296,8 +304,14 @@ export async function sentinelLocalFailovers(
         const evictedAfterMs = await timeUntil(5000, async () => (await notStale(version)).version === version);
         // Any later read must not go back to an older value.
         for (let i = 0; i < 20; i++) await notStale(version);
-        // Both clients on the new master before a lock changes hands between them.
-        await timeUntil(10_000, async () => subject.ready() && peer.ready());
+        // Both clients on the new master, and the release listeners of the stores over them
+        // subscribed there again (they reconnect a moment after their client: a release published
+        // in between is heard by nobody and its waiter wakes at its poll), before a lock changes
+        // hands between them.
+        await timeUntil(
+          10_000,
+          async () => subject.ready() && peer.ready() && (await releaseListeners(newPort)) >= listening,
+        );
         const wakeMs: number[] = [];
         for (let i = 0; i < wakeRounds; i++) wakeMs.push(await lockRound(round++));
         const result = await running.stop();
