@@ -3,6 +3,7 @@ import { createMemoizer, type RedisLike } from '../lib';
 import { RELEASE_CHANNEL } from '../lib/stores/redis/scripts';
 import { RedisStore } from '../lib/stores/redis/store';
 import type { Begin, BeginRequest } from '../lib/stores/store';
+import { isSubscriber, parseClientList } from './helpers/connections';
 import { ioredisClient } from './helpers/ioredis';
 import { deferred, sleep, uniquePrefix, until } from './helpers/redis';
 import { type RedisServer, spawnRedis } from './helpers/redis-server';
@@ -67,12 +68,11 @@ describe('ioredis Redis: the release listener dropped while the client stays up'
     await server?.stop();
   });
 
-  /** The ids of the waiter's connections subscribed to something (flag `P`). */
+  /** The ids of the waiter's connections subscribed to something. */
   const waiterListeners = async () =>
-    String(await admin.client('LIST'))
-      .split('\n')
-      .filter((line) => / name=waiter /.test(line) && /flags=\S*P/.test(line))
-      .map((line) => /\bid=(\d+)/.exec(line)?.[1] as string);
+    parseClientList(String(await admin.client('LIST')))
+      .filter((c) => c.name === 'waiter' && isSubscriber(c))
+      .map((c) => c.id as string);
   const subscribers = async () => {
     const [, count] = (await admin.pubsub('NUMSUB', RELEASE_CHANNEL)) as [string, number];
     return Number(count);

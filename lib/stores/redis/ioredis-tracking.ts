@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { ClientKind } from './driver';
 import { follow, type IoredisLike, ownConnection } from './ioredis-client';
-import { replyText } from './replies';
-import { ServerTracking, type TrackingConnection } from './tracking';
+import { databaseOf, ServerTracking, type TrackingConnection } from './tracking';
 
 /** The channel on which Redis sends a RESP2 client's invalidations (`CLIENT TRACKING ... REDIRECT`). */
 const INVALIDATIONS = '__redis__:invalidate';
@@ -229,11 +228,7 @@ export function startIoredisTracking(
   if (kind === 'cluster') return undefined;
   const connection = new RedirectedConnection(client, kind);
   const call = (client as Partial<Callable>).call?.bind(client);
-  // The database the user's object uses now (one chosen with `select()` too): `CLIENT INFO` on it.
-  const database =
-    call === undefined || !followsDatabase
-      ? undefined
-      : async () => Number(/\bdb=(\d+)/.exec(replyText(await call('CLIENT', 'INFO')))?.[1] ?? '0');
+  const database = call === undefined || !followsDatabase ? undefined : databaseOf(() => call('CLIENT', 'INFO'));
   // No handshake to check: tracking is turned on by ServerTracking itself, redirected. The tier reads
   // what it keeps on the control connection, and only those keys are pushed.
   const tracking = new ServerTracking(connection, onGaveUp, { checkHandshake: false, database });

@@ -38,6 +38,14 @@ export interface ServerTrackingOptions {
   database?: () => Promise<number>;
 }
 
+/**
+ * The database a client uses now (one chosen with `SELECT` after it was made too), read from
+ * `CLIENT INFO` (Redis 6.2, as tracking) sent by `clientInfo` on the client itself.
+ */
+export function databaseOf(clientInfo: () => Promise<unknown>): () => Promise<number> {
+  return async () => Number(/\bdb=(\d+)/.exec(replyText(await clientInfo()))?.[1] ?? '0');
+}
+
 /** What a client must offer to be tracked: node-redis `duplicate()`. */
 interface Trackable {
   duplicate?(overrides: object): TrackingConnection;
@@ -305,11 +313,7 @@ export function startTracking(
     return undefined;
   }
   const send = trackable.sendCommand?.bind(client);
-  // The database the client uses now: `CLIENT INFO` (Redis 6.2, as tracking) on the client itself.
-  const database =
-    send === undefined || !followsDatabase
-      ? undefined
-      : async () => Number(/\bdb=(\d+)/.exec(replyText(await send(['CLIENT', 'INFO'])))?.[1] ?? '0');
+  const database = send === undefined || !followsDatabase ? undefined : databaseOf(() => send(['CLIENT', 'INFO']));
   const tracking = new ServerTracking(connection, onGaveUp, { database });
   connection.unref?.();
   // Failures arrive as 'error' events, and node-redis keeps reconnecting.
