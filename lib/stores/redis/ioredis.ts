@@ -35,7 +35,7 @@ interface ClusterShape {
 
 /**
  * Refuses options under which the store would silently go wrong: a `keyPrefix` is added to some keys
- * (commands) and not others (`SCAN` patterns, tracking prefixes, release messages), and a cluster
+ * (commands) and not others (`SCAN` patterns, the keys tracking pushes, release messages), and a cluster
  * reading from replicas could serve a value after `invalidate` has returned.
  */
 function refuseUnsafeOptions(client: IoredisLike, kind: ClientKind): void {
