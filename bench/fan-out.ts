@@ -135,8 +135,8 @@ function missingCalls(
  * processes (tracking them), against no process tracking. Rows: (b) misses/s of one more process
  * (fresh arguments, round-robin over the functions); (a) the cost of a plain `SET` of a key outside
  * every keyPrefix as Redis measures it (server time per call, from INFO commandstats, shown as SETs per
- * server-second: Redis checks each write against every broadcast prefix, inside the command; one
- * node-redis server tracks in default mode, with none), and the
+ * server-second: in broadcast mode Redis checked each write against every tracked prefix, inside the
+ * command; in default mode, which every deployment uses now, there are none), and the
  * same SETs' rate as the client sees it (info). Each round measures both with and without the
  * trackers, the order alternating; its own redis-server.
  */
