@@ -5,7 +5,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { type Db, openDatabase } from '../../examples/blog/database';
 import { createPostRepository, type Post, type PostRepository } from '../../examples/blog/posts';
 import { seedIfEmpty } from '../../examples/blog/seed';
-import { freePort, type RedisServer, spawnRedis } from '../helpers/redis-server';
+import { type RedisServer, spawnRedis } from '../helpers/redis-server';
 import {
   cacheHit,
   exited,
@@ -38,13 +38,11 @@ beforeAll(async () => {
   seedIfEmpty(db, POSTS);
   posts = createPostRepository(db);
   redis = await spawnRedis();
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   cluster = await startCluster(
     { WORKERS: String(WORKERS), REDIS_URL: redis.url, DATA_DIR: dataDir, KEY_PREFIX: 'blog-browser' },
-    port,
     `${WORKERS} workers listening`,
   );
+  base = `http://127.0.0.1:${cluster.port}`;
   profileDir = mkdtempSync(join(tmpdir(), 'blog-browser-profile-'));
   profile = await chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM,

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { freePort } from '../helpers/redis-server';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -76,14 +77,25 @@ export async function waitFor(check: () => boolean, what: string, detail: () => 
 }
 
 /**
- * Starts examples/blog/main.ts with `env` (PORT is set here) and waits for `listening` (say,
- * '3 workers listening') in its output.
+ * Starts examples/blog/main.ts with `env` on a free port (PORT is set here) and waits for
+ * `listening` (say, '3 workers listening') in its output. A port handed out by `freePort` can be
+ * taken before the workers bind it (another test's server, or an outgoing connection's local port
+ * from the same range): then it starts again on another, up to 3 times.
  */
-export async function startCluster(
-  env: Record<string, string>,
-  port: number,
-  listening: string,
-): Promise<RunningCluster> {
+export async function startCluster(env: Record<string, string>, listening: string): Promise<RunningCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOn(env, await freePort(), listening);
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof PortTaken)) throw error;
+    }
+  }
+}
+
+/** The cluster exited because its port was taken before it bound it. */
+class PortTaken extends Error {}
+
+async function startClusterOn(env: Record<string, string>, port: number, listening: string): Promise<RunningCluster> {
   let output = '';
   let stderr = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/blog/main.ts'], {
@@ -151,6 +163,9 @@ export async function startCluster(
     await cluster.kill();
     throw error;
   }
-  if (child.exitCode !== null) throw new Error(`the cluster exited before '${listening}':\n${output}`);
+  if (child.exitCode !== null) {
+    const message = `the cluster exited before '${listening}':\n${output}`;
+    throw stderr.includes('EADDRINUSE') ? new PortTaken(message) : new Error(message);
+  }
   return cluster;
 }

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RedisClientType } from 'redis';
 import { connect, testRedisUrl, uniquePrefix, until } from '../helpers/redis';
-import { freePort } from '../helpers/redis-server';
 import {
   cacheHit,
   exited,
@@ -31,7 +30,6 @@ beforeAll(async () => {
   redis = await connect();
   cluster = await startCluster(
     { WORKERS: String(WORKERS), REDIS_URL: testRedisUrl(), DATA_DIR: dataDir, KEY_PREFIX: keyPrefix },
-    await freePort(),
     `${WORKERS} workers listening`,
   );
 }, 60_000);

@@ -79,7 +79,6 @@ describe('a cluster whose Redis fails', () => {
   beforeAll(async () => {
     cluster = await startCluster(
       { WORKERS: String(WORKERS), REDIS_URL: redis.url, DATA_DIR: dataDir, KEY_PREFIX: 'blog-outage' },
-      await freePort(),
       `${WORKERS} workers listening`,
     );
   }, 60_000);
@@ -194,7 +193,6 @@ describe('a cluster without Redis', () => {
   it('falls back to one worker caching in process', async () => {
     const cluster = await startCluster(
       { WORKERS: String(WORKERS), REDIS_URL: `redis://127.0.0.1:${await freePort()}`, DATA_DIR: dataDir },
-      await freePort(),
       '1 worker listening',
     );
     try {
