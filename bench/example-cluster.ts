@@ -42,21 +42,49 @@ function positiveInteger(name: string, fallback: number): number {
   return value;
 }
 
-/** Starts `npm run example`'s program in its own process group; resolves once every worker listens. */
-async function startCluster(env: Record<string, string>): Promise<{ child: ChildProcess; banner: string }> {
+/**
+ * Starts `npm run example`'s program in its own process group on a free port; resolves once every
+ * worker listens. A port handed out free can be taken before the workers bind it (ports come from the
+ * range outgoing connections use too): then it starts again on another, up to 3 times.
+ */
+async function startCluster(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; banner: string; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    try {
+      return { ...(await startClusterOn({ ...env, PORT: String(port) })), port };
+    } catch (error) {
+      if (attempt === 3 || !(error instanceof PortTaken)) throw error;
+    }
+  }
+}
+
+/** The cluster exited because its port was taken before it bound it. */
+class PortTaken extends Error {}
+
+async function startClusterOn(env: Record<string, string>): Promise<{ child: ChildProcess; banner: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'examples/blog/main.ts'], {
     cwd: ROOT,
     detached: true,
     env: { ...process.env, KEY_PREFIX: 'blog-bench', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let banner = '';
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk;
+    process.stderr.write(chunk);
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (chunk) => {
       banner += chunk;
       if (/listening on/.test(banner)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`the cluster exited (${code}) before listening:\n${banner}`)));
+    child.once('exit', (code) => {
+      const message = `the cluster exited (${code}) before listening:\n${banner}`;
+      reject(stderr.includes('EADDRINUSE') ? new PortTaken(message) : new Error(message));
+    });
   });
   return { child, banner };
 }
@@ -135,11 +163,10 @@ async function main(): Promise<void> {
       const redis = await benchRedis();
       cleanups.push(() => redis.stop());
       console.log(`redis: ${redis.spawned ? `redis-server spawned for this run at ${redis.url}` : redis.url}`);
-      const port = await freePort();
-      const started = await startCluster({ PORT: String(port), DATA_DIR: dir, REDIS_URL: redis.url });
+      const started = await startCluster({ DATA_DIR: dir, REDIS_URL: redis.url });
       cluster = started.child;
       process.stdout.write(started.banner);
-      base = `http://127.0.0.1:${port}`;
+      base = `http://127.0.0.1:${started.port}`;
     }
     const path = await firstPostPath(base);
     await fetch(base + path);
